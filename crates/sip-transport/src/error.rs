@@ -1,0 +1,49 @@
+//! Errors of the transport layer: binding listeners and sending bytes.
+
+use crate::{ConnId, ListenSpec, Route};
+use std::io;
+use std::net::SocketAddr;
+
+/// Why the listeners could not be set up. Nothing is left bound when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// The transport is recognised but has no implementation yet.
+    #[error("{spec}: {} listeners are not supported yet", .spec.transport.uri_token())]
+    Unsupported {
+        /// The listen address asked for.
+        spec: ListenSpec,
+    },
+    /// The system refused the socket (address in use, not an address of this host...).
+    #[error("{spec}: cannot listen: {source}")]
+    Io {
+        /// The listen address asked for.
+        spec: ListenSpec,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// Why bytes could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The connection has closed (or never existed).
+    #[error("{0} is closed")]
+    ConnectionClosed(ConnId),
+    /// The connection's send queue is full: the peer does not read fast enough.
+    #[error("{0} is not reading; its send queue is full")]
+    Congested(ConnId),
+    /// No UDP socket is bound to that local address.
+    #[error("no UDP socket is bound to {0}")]
+    NoSocket(SocketAddr),
+    /// No socket or open connection can reach the destination.
+    #[error("no way to send to {0}")]
+    NoRoute(Route),
+    /// The system refused the datagram.
+    #[error("sending to {remote}: {source}")]
+    Io {
+        /// The destination.
+        remote: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+}

@@ -1,0 +1,95 @@
+//! What the transport hands to the server (an [`Inbound`] message) and where the server
+//! can send bytes back ([`Route`]).
+
+use bytes::Bytes;
+use sip_msg::Transport;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Names one stream connection (TCP now; TLS and WebSocket later) for as long as it is open.
+///
+/// Ids are never reused while the process runs, so a stale id finds no connection rather
+/// than a different peer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub(crate) u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// One complete SIP message as it arrived: a datagram, or one framed message of a stream.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The message bytes (a zero-copy slice of the receive buffer).
+    pub data: Bytes,
+    /// The peer's address.
+    pub source: SocketAddr,
+    /// The local address of the socket that received it (the listen address for UDP,
+    /// the connection's local address for TCP).
+    pub local: SocketAddr,
+    /// The transport it came over.
+    pub transport: Transport,
+    /// The connection it came on, for stream transports.
+    pub conn: Option<ConnId>,
+}
+
+impl Inbound {
+    /// Where a reply to this message goes: the same connection, or the source address
+    /// from the socket that received it.
+    pub fn reply_route(&self) -> Route {
+        match self.conn {
+            Some(conn) => Route::Connection(conn),
+            None => Route::Datagram {
+                local: self.local,
+                remote: self.source,
+            },
+        }
+    }
+}
+
+/// Where to send bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// On an open stream connection.
+    Connection(ConnId),
+    /// A UDP datagram to `remote`, from the UDP socket bound to `local`.
+    Datagram {
+        /// The bound address of the sending socket.
+        local: SocketAddr,
+        /// The destination.
+        remote: SocketAddr,
+    },
+    /// To `remote` over `transport`: a UDP socket of the destination's address family,
+    /// or a connection already open to that peer.
+    Peer {
+        /// The transport to use.
+        transport: Transport,
+        /// The destination.
+        remote: SocketAddr,
+    },
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Route::Connection(conn) => write!(f, "{conn}"),
+            Route::Datagram { local, remote } => write!(f, "udp {local} -> {remote}"),
+            Route::Peer { transport, remote } => {
+                write!(f, "{} -> {remote}", transport.uri_token())
+            }
+        }
+    }
+}
+
+/// The server side of the transport: called once per received message.
+///
+/// It runs on the task that received the message, so it must not block; work that waits
+/// (DNS, databases) belongs on a task of its own. `sender` reaches every socket and
+/// connection of the transport layer, including the one the message came on
+/// ([`Inbound::reply_route`]).
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one message.
+    fn handle(&self, inbound: Inbound, sender: &crate::Sender);
+}

@@ -1,0 +1,128 @@
+//! Binding every listen address up front, then running the receive tasks until shutdown.
+
+use crate::connections::ConnectionTable;
+use crate::socket::{bind_tcp, bind_udp};
+use crate::tcp::{TcpContext, accept_loop};
+use crate::udp::UdpReceiver;
+use crate::{BindError, Handler, ListenSpec, Sender, TransportConfig};
+use sip_msg::Transport;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The bound sockets of a server: created by [`Transports::bind`], served by
+/// [`Transports::run`].
+pub struct Transports {
+    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    tcp: Vec<(SocketAddr, TcpListener)>,
+    connections: Arc<ConnectionTable>,
+    sender: Sender,
+    config: TransportConfig,
+}
+
+impl Transports {
+    /// Binds every listen address, or none: on error, the sockets bound so far are closed.
+    ///
+    /// Must be called from within a tokio runtime.
+    pub fn bind(specs: &[ListenSpec], config: TransportConfig) -> Result<Transports, BindError> {
+        if let Some(spec) = specs
+            .iter()
+            .find(|spec| !matches!(spec.transport, Transport::Udp | Transport::Tcp))
+        {
+            return Err(BindError::Unsupported { spec: *spec });
+        }
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for spec in specs {
+            let io_error = |source| BindError::Io {
+                spec: *spec,
+                source,
+            };
+            match spec.transport {
+                Transport::Udp => {
+                    let socket =
+                        bind_udp(spec.addr, config.udp_recv_buffer, config.udp_send_buffer)
+                            .map_err(io_error)?;
+                    udp.push((socket.local_addr().map_err(io_error)?, Arc::new(socket)));
+                }
+                _ => {
+                    let listener = bind_tcp(spec.addr).map_err(io_error)?;
+                    tcp.push((listener.local_addr().map_err(io_error)?, listener));
+                }
+            }
+        }
+        let connections = Arc::new(ConnectionTable::new());
+        let sender = Sender::new(udp.clone().into(), Arc::clone(&connections));
+        Ok(Transports {
+            udp,
+            tcp,
+            connections,
+            sender,
+            config,
+        })
+    }
+
+    /// The addresses actually bound, in the order asked for per transport (UDP first);
+    /// port 0 is replaced by the port the system chose.
+    pub fn local_specs(&self) -> Vec<ListenSpec> {
+        let udp = self
+            .udp
+            .iter()
+            .map(|(addr, _)| ListenSpec::new(Transport::Udp, *addr));
+        let tcp = self
+            .tcp
+            .iter()
+            .map(|(addr, _)| ListenSpec::new(Transport::Tcp, *addr));
+        udp.chain(tcp).collect()
+    }
+
+    /// A handle to send on these sockets and their connections.
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// Hands every received message to `handler` until `shutdown` completes, then closes
+    /// the listeners and every connection and returns once all tasks have ended.
+    pub async fn run(self, handler: Arc<dyn Handler>, shutdown: impl Future<Output = ()>) {
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let workers = self.config.udp_workers.max(1);
+        for (local, socket) in &self.udp {
+            for _ in 0..workers {
+                let receiver = UdpReceiver {
+                    socket: Arc::clone(socket),
+                    local: *local,
+                    handler: Arc::clone(&handler),
+                    sender: self.sender.clone(),
+                };
+                tasks.spawn(receiver.run(stop.clone()));
+            }
+        }
+        let context = Arc::new(TcpContext {
+            slots: Arc::new(Semaphore::new(self.config.max_connections)),
+            config: self.config,
+            handler,
+            sender: self.sender,
+            connections: self.connections,
+        });
+        for (local, listener) in self.tcp {
+            tasks.spawn(accept_loop(
+                listener,
+                local,
+                Arc::clone(&context),
+                stop.clone(),
+            ));
+        }
+        shutdown.await;
+        stop.cancel();
+        while let Some(result) = tasks.join_next().await {
+            if let Err(err) = result {
+                tracing::error!("transport task failed: {err}");
+            }
+        }
+    }
+}
