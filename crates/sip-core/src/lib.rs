@@ -1,0 +1,18 @@
+//! Sans-IO SIP request handling: what the server does with a message, given the bytes
+//! and where they came from, without touching a socket or a clock.
+//!
+//! # Layout
+//! - [`sanity`]: the RFC checks every request passes before routing (RFC 3261 §8.2,
+//!   §16.3): malformed → 400, version → 505, size → 513, URI scheme → 416,
+//!   Proxy-Require/Require → 420, Max-Forwards → 483.
+//! - [`endpoint`]: the request pipeline as it stands: sanity, then requests addressed
+//!   to the server itself (OPTIONS answered with 200), malformed responses dropped.
+//!   Transactions and the stateful proxy plug in here next.
+//! - [`rescue`]: building an error response for a request too broken to parse.
+
+pub mod endpoint;
+pub mod rescue;
+pub mod sanity;
+
+pub use endpoint::{Endpoint, EndpointConfig, InboundMeta, Outcome};
+pub use sanity::Rejection;

@@ -1,0 +1,381 @@
+//! Editing a message while writing it, without reparsing (Kamailio's "lumps").
+//!
+//! An [`Editor`] records insertions and replacements at byte offsets of the original
+//! buffer. [`Editor::write`] streams the original bytes, splicing the edits in; what was
+//! not edited is copied byte for byte. All inserted text lives in one arena string, so an
+//! edit costs no allocation of its own.
+
+use crate::header::{HeaderName, split_list};
+use crate::message::{Message, Span};
+use bytes::{BufMut, Bytes, BytesMut};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// One edit: replace `at..remove_to` of the original with `arena[text]`.
+#[derive(Debug, Clone, Copy)]
+struct Lump {
+    at: u32,
+    remove_to: u32,
+    text: (u32, u32),
+}
+
+/// A list of edits to a message, applied when written.
+#[derive(Debug)]
+pub struct Editor<'m> {
+    msg: &'m Message,
+    arena: String,
+    lumps: Vec<Lump>,
+}
+
+impl Message {
+    /// Starts a list of edits on this message.
+    pub fn edit(&self) -> Editor<'_> {
+        Editor {
+            msg: self,
+            arena: String::new(),
+            lumps: Vec::new(),
+        }
+    }
+}
+
+impl<'m> Editor<'m> {
+    /// The message being edited.
+    pub fn message(&self) -> &'m Message {
+        self.msg
+    }
+
+    fn lump(&mut self, at: usize, remove_to: usize, text: std::fmt::Arguments<'_>) {
+        let start = self.arena.len();
+        // Writing to a String cannot fail.
+        let _ = self.arena.write_fmt(text);
+        self.lumps.push(Lump {
+            at: at as u32,
+            remove_to: remove_to.max(at) as u32,
+            text: (start as u32, self.arena.len() as u32),
+        });
+    }
+
+    /// Where the first header line starts (right after the start line).
+    fn headers_start(&self) -> usize {
+        self.msg.start_spans().2.end as usize
+    }
+
+    /// Replaces the Request-URI (requests only; no effect on a response).
+    pub fn set_request_uri(&mut self, uri: &str) -> &mut Self {
+        if self.msg.is_request() {
+            let span = self.msg.start_spans().1;
+            self.lump(
+                span.start as usize,
+                span.end as usize,
+                format_args!("{uri}"),
+            );
+        }
+        self
+    }
+
+    /// Inserts a Via value above every other (RFC 3261 §16.6 step 8).
+    pub fn push_via(&mut self, value: &str) -> &mut Self {
+        let at = self.headers_start();
+        self.lump(at, at, format_args!("Via: {value}\r\n"));
+        self
+    }
+
+    /// Removes the top Via value (RFC 3261 §16.7 step 3): the whole line when it holds one
+    /// value, else only the first value of the line.
+    pub fn remove_top_via(&mut self) -> &mut Self {
+        let Some(field) = self
+            .msg
+            .fields
+            .iter()
+            .find(|f| f.name == HeaderName::Via)
+            .copied()
+        else {
+            return self;
+        };
+        let value = self.msg.head_str().get(field.value.range()).unwrap_or("");
+        let mut values = split_list(value);
+        let (_first, second) = (values.next(), values.next());
+        match second.and_then(|s| self.msg.offset_of(s)) {
+            Some(second_at) => self.lump(field.value.start as usize, second_at, format_args!("")),
+            None => self.lump(
+                field.line.start as usize,
+                field.line.end as usize,
+                format_args!(""),
+            ),
+        }
+        self
+    }
+
+    /// Inserts a Record-Route value above the existing ones (RFC 3261 §16.6 step 4).
+    pub fn push_record_route(&mut self, value: &str) -> &mut Self {
+        let at = self
+            .msg
+            .fields
+            .iter()
+            .find(|f| f.name == HeaderName::RecordRoute)
+            .map_or(self.headers_start(), |f| f.line.start as usize);
+        self.lump(at, at, format_args!("Record-Route: {value}\r\n"));
+        self
+    }
+
+    /// Sets Max-Forwards, replacing the value or adding the header.
+    pub fn set_max_forwards(&mut self, n: u32) -> &mut Self {
+        match self
+            .msg
+            .fields
+            .iter()
+            .find(|f| f.name == HeaderName::MaxForwards)
+            .copied()
+        {
+            Some(f) => self.lump(
+                f.value.start as usize,
+                f.value.end as usize,
+                format_args!("{n}"),
+            ),
+            None => {
+                let at = self.msg.head_end as usize;
+                self.lump(at, at, format_args!("Max-Forwards: {n}\r\n"));
+            }
+        }
+        self
+    }
+
+    /// Records where the top Via really came from (RFC 3261 §18.2.1, RFC 3581 §4):
+    /// `received` is added (or replaced) when `source` differs from the sent-by host or
+    /// when rport was requested; an `rport` without value gets `port`.
+    pub fn set_via_received(&mut self, source: IpAddr, port: u16) -> &mut Self {
+        let Ok(via) = self.msg.top_via() else {
+            return self;
+        };
+        let rport_requested = via.rport() == Some(None);
+        // The rport value goes first: when rport is the last parameter both edits land
+        // at the same offset, and edits at one offset are written in the order made.
+        if rport_requested {
+            let rport = via
+                .params
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case("rport"));
+            if let Some(at) = rport
+                .and_then(|p| self.msg.offset_of(p.name))
+                .map(|a| a + 5)
+            {
+                self.lump(at, at, format_args!("={port}"));
+            }
+        }
+        if via.host.ip() != Some(source) || rport_requested || via.received().is_some() {
+            match via
+                .params
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case("received"))
+            {
+                Some(p) => {
+                    if let (Some(v), Some(name_at)) = (p.value, self.msg.offset_of(p.name)) {
+                        let end = self.msg.offset_of(v).map_or(name_at, |a| a + v.len());
+                        self.lump(name_at, end, format_args!("received={}", ip_text(source)));
+                    }
+                }
+                None => {
+                    if let Some(at) = self.msg.offset_of(via.raw).map(|a| a + via.raw.len()) {
+                        self.lump(at, at, format_args!(";received={}", ip_text(source)));
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Appends a header at the end of the header section.
+    pub fn add_header(&mut self, name: &str, value: &str) -> &mut Self {
+        let at = self.msg.head_end as usize;
+        self.lump(at, at, format_args!("{name}: {value}\r\n"));
+        self
+    }
+
+    /// Removes every line of the header `name`.
+    pub fn remove_header(&mut self, name: HeaderName) -> &mut Self {
+        let lines: Vec<Span> = self
+            .msg
+            .fields
+            .iter()
+            .filter(|f| f.name == name)
+            .map(|f| f.line)
+            .collect();
+        for l in lines {
+            self.lump(l.start as usize, l.end as usize, format_args!(""));
+        }
+        self
+    }
+
+    /// Removes the first value of the first line of the list header `name` (the top Route
+    /// when a proxy pops its own entry).
+    pub fn remove_first_value(&mut self, name: HeaderName) -> &mut Self {
+        let Some(field) = self.msg.fields.iter().find(|f| f.name == name).copied() else {
+            return self;
+        };
+        let value = self.msg.head_str().get(field.value.range()).unwrap_or("");
+        let mut values = split_list(value);
+        let (_first, second) = (values.next(), values.next());
+        match second.and_then(|s| self.msg.offset_of(s)) {
+            Some(second_at) => self.lump(field.value.start as usize, second_at, format_args!("")),
+            None => self.lump(
+                field.line.start as usize,
+                field.line.end as usize,
+                format_args!(""),
+            ),
+        }
+        self
+    }
+
+    /// Writes the edited message.
+    pub fn write(&self, out: &mut BytesMut) {
+        let len = self.msg.as_bytes().len();
+        self.write_range(0, len, out);
+    }
+
+    /// Writes bytes `from..to` of the original with the edits that fall inside applied.
+    /// Edits are applied in offset order; those at the same offset in the order they were
+    /// made. An edit inside a part another edit removed is dropped.
+    pub(crate) fn write_range(&self, from: usize, to: usize, out: &mut BytesMut) {
+        let buf = self.msg.as_bytes();
+        let mut order: Vec<usize> = (0..self.lumps.len()).collect();
+        order.sort_by_key(|&i| self.lumps[i].at);
+        out.reserve(to - from + self.arena.len());
+        let mut cursor = from;
+        for i in order {
+            let l = self.lumps[i];
+            let (at, remove_to) = (l.at as usize, l.remove_to as usize);
+            if at < cursor || at > to || (at == to && remove_to > to) {
+                continue;
+            }
+            out.put_slice(&buf[cursor..at]);
+            out.put_slice(&self.arena.as_bytes()[l.text.0 as usize..l.text.1 as usize]);
+            cursor = remove_to.min(to).max(at);
+        }
+        out.put_slice(&buf[cursor..to]);
+    }
+
+    /// The edited message as new bytes.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::new();
+        self.write(&mut out);
+        out.freeze()
+    }
+}
+
+/// An address as written in a Via parameter (IPv6 in brackets, RFC 5118 §4.5 shows
+/// both forms; brackets are what most stacks expect).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQ: &str = "INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8;rport, SIP/2.0/UDP other;branch=z9hG4bK2\r\n\
+Via: SIP/2.0/TCP third;branch=z9hG4bK3\r\n\
+Max-Forwards: 70\r\n\
+Record-Route: <sip:p1.example.com;lr>\r\n\
+To: Bob <sip:bob@biloxi.com>\r\n\
+From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710\r\n\
+CSeq: 314159 INVITE\r\n\
+Content-Length: 0\r\n\r\n";
+
+    fn msg(s: &str) -> Message {
+        Message::parse(Bytes::copy_from_slice(s.as_bytes())).expect("parses")
+    }
+
+    #[test]
+    fn no_edits_is_byte_identical() {
+        let m = msg(REQ);
+        assert_eq!(&m.edit().to_bytes()[..], REQ.as_bytes());
+    }
+
+    #[test]
+    fn proxy_edits() {
+        let m = msg(REQ);
+        let mut e = m.edit();
+        e.set_request_uri("sip:bob@192.0.2.4:5062")
+            .push_via("SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1")
+            .push_record_route("<sip:proxy.example.com;lr>")
+            .set_max_forwards(69);
+        let out = msg(std::str::from_utf8(&e.to_bytes()).expect("utf8"));
+        assert_eq!(out.request_uri_str(), Some("sip:bob@192.0.2.4:5062"));
+        let vias: Vec<_> = out
+            .vias()
+            .map(|v| v.expect("via").host_str.to_owned())
+            .collect();
+        assert_eq!(
+            vias,
+            ["proxy.example.com", "pc33.atlanta.com", "other", "third"]
+        );
+        let rr: Vec<_> = out
+            .record_routes()
+            .map(|r| r.expect("rr").uri.to_string())
+            .collect();
+        assert_eq!(rr, ["sip:proxy.example.com;lr", "sip:p1.example.com;lr"]);
+        assert_eq!(out.max_forwards(), Ok(Some(69)));
+        assert_eq!(out.validate(), Ok(()));
+    }
+
+    #[test]
+    fn remove_top_via_value_or_line() {
+        let m = msg(REQ);
+        let once = m.edit().remove_top_via().to_bytes();
+        let m1 = Message::parse(once).expect("parses");
+        let vias: Vec<_> = m1
+            .vias()
+            .map(|v| v.expect("via").host_str.to_owned())
+            .collect();
+        assert_eq!(vias, ["other", "third"]);
+        let twice = m1.edit().remove_top_via().to_bytes();
+        let m2 = Message::parse(twice).expect("parses");
+        assert_eq!(m2.count(HeaderName::Via), 1);
+        assert_eq!(m2.top_via().expect("via").host_str, "third");
+    }
+
+    #[test]
+    fn received_and_rport() {
+        let m = msg(REQ);
+        let out = m
+            .edit()
+            .set_via_received("192.0.2.77".parse().expect("ip"), 40000)
+            .to_bytes();
+        let m = Message::parse(out).expect("parses");
+        let v = m.top_via().expect("via");
+        assert_eq!(v.received(), Some("192.0.2.77".parse().expect("ip")));
+        assert_eq!(v.rport(), Some(Some(40000)));
+        assert_eq!(v.branch(), Some("z9hG4bKnashds8"));
+        // Replacing an existing received, no rport requested.
+        let m2 = msg(&REQ.replace(";rport", ";received=10.0.0.1"));
+        let out = m2
+            .edit()
+            .set_via_received("192.0.2.78".parse().expect("ip"), 1)
+            .to_bytes();
+        let v2 = Message::parse(out).expect("parses");
+        let v2 = v2.top_via().expect("via");
+        assert_eq!(v2.received(), Some("192.0.2.78".parse().expect("ip")));
+        assert_eq!(v2.rport(), None);
+    }
+
+    #[test]
+    fn max_forwards_added_when_absent_and_headers_removed() {
+        let m = msg(&REQ.replace("Max-Forwards: 70\r\n", ""));
+        let out = Message::parse(
+            m.edit()
+                .set_max_forwards(70)
+                .remove_header(HeaderName::RecordRoute)
+                .add_header("X-Test", "1")
+                .to_bytes(),
+        )
+        .expect("parses");
+        assert_eq!(out.max_forwards(), Ok(Some(70)));
+        assert_eq!(out.count(HeaderName::RecordRoute), 0);
+        assert_eq!(out.header_values_by_name("x-test").next(), Some("1"));
+    }
+}

@@ -1,0 +1,622 @@
+//! URIs: `sip`, `sips` (RFC 3261 §19.1, with IPv6 references per RFC 5118) and `tel`
+//! (RFC 3966); any other scheme is kept as an opaque [`Uri::Other`] so that a server can
+//! answer 416 instead of 400. Comparison follows RFC 3261 §19.1.4.
+
+use crate::error::ParseError;
+use crate::params::Params;
+use crate::scan::is_token;
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A parsed URI borrowing from the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uri<'a> {
+    /// `sip:` or `sips:`.
+    Sip(SipUri<'a>),
+    /// `tel:`.
+    Tel(TelUri<'a>),
+    /// Any other scheme, unparsed.
+    Other {
+        /// The scheme, as written.
+        scheme: &'a str,
+        /// The whole URI.
+        raw: &'a str,
+    },
+}
+
+/// A `sip:` or `sips:` URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipUri<'a> {
+    /// `sips:` rather than `sip:`.
+    pub secure: bool,
+    /// The user part, still escaped (`%HH`).
+    pub user: Option<&'a str>,
+    /// The password, still escaped.
+    pub password: Option<&'a str>,
+    /// The host.
+    pub host: Host<'a>,
+    /// The explicit port, if any.
+    pub port: Option<u16>,
+    /// The URI parameters (`transport`, `lr`, `maddr`...).
+    pub params: Params<'a>,
+    /// The URI headers after `?`, still escaped.
+    pub headers: Option<&'a str>,
+    raw: &'a str,
+}
+
+/// A `tel:` URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelUri<'a> {
+    /// The number, with its visual separators (`+1-201-555-0123`).
+    pub number: &'a str,
+    /// Parameters such as `phone-context`.
+    pub params: Params<'a>,
+    raw: &'a str,
+}
+
+/// The host of a SIP URI or a Via sent-by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Host<'a> {
+    /// A host name, as written.
+    Domain(&'a str),
+    /// An IPv4 address.
+    V4(Ipv4Addr),
+    /// An IPv6 reference (written in brackets).
+    V6(Ipv6Addr),
+}
+
+impl Host<'_> {
+    /// Parses a host: a bracketed IPv6 reference, a dotted IPv4 address or a host name.
+    pub fn parse(s: &str) -> Option<Host<'_>> {
+        if let Some(inner) = s.strip_prefix('[') {
+            return inner.strip_suffix(']')?.parse().ok().map(Host::V6);
+        }
+        if s.is_empty() {
+            return None;
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return s.parse().ok().map(Host::V4);
+        }
+        let ok = s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        let label_ok = !s.starts_with(['.', '-']) && !s.contains("..");
+        (ok && label_ok).then_some(Host::Domain(s))
+    }
+
+    /// The address, when the host is an IP literal.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match *self {
+            Host::V4(a) => Some(IpAddr::V4(a)),
+            Host::V6(a) => Some(IpAddr::V6(a)),
+            Host::Domain(_) => None,
+        }
+    }
+
+    /// Compares hosts as RFC 3261 §19.1.4 says: names case-insensitively, addresses by
+    /// value.
+    pub fn matches(&self, other: &Host<'_>) -> bool {
+        match (self, other) {
+            (Host::Domain(a), Host::Domain(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a.ip().is_some() && a.ip() == b.ip(),
+        }
+    }
+}
+
+impl fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d),
+            Host::V4(a) => write!(f, "{a}"),
+            Host::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// `user` characters: unreserved, escaped and `user-unreserved` (RFC 3261 §25.1).
+fn is_user_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_'
+                | b'.'
+                | b'!'
+                | b'~'
+                | b'*'
+                | b'\''
+                | b'('
+                | b')'
+                | b'%'
+                | b'&'
+                | b'='
+                | b'+'
+                | b'$'
+                | b','
+                | b';'
+                | b'?'
+                | b'/'
+        )
+}
+
+fn is_password_char(b: u8) -> bool {
+    is_user_char(b) && !matches!(b, b';' | b'?' | b'/')
+}
+
+fn is_header_char(b: u8) -> bool {
+    is_user_char(b) && !matches!(b, b';' | b',') || matches!(b, b'[' | b']' | b':')
+}
+
+fn is_tel_char(b: u8) -> bool {
+    b.is_ascii_hexdigit() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
+}
+
+/// Checks that every `%` starts a `%HH` escape.
+fn escapes_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            match (b.get(i + 1), b.get(i + 2)) {
+                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
+                _ => return false,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+/// Decodes `%HH` escapes. The result is bytes: `%00` stays a NUL and never shortens the
+/// value (RFC 4475 §3.1.1.4).
+pub fn unescape(s: &str) -> Cow<'_, [u8]> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+impl<'a> Uri<'a> {
+    /// Parses a URI that spans the whole of `s` (no surrounding white space).
+    pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
+        let colon = s.find(':').ok_or(ParseError::Uri)?;
+        let scheme = &s[..colon];
+        let scheme_ok = scheme
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if !scheme_ok {
+            return Err(ParseError::Uri);
+        }
+        let rest = &s[colon + 1..];
+        if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
+            SipUri::parse_after_scheme(s, rest, scheme.len() == 4).map(Uri::Sip)
+        } else if scheme.eq_ignore_ascii_case("tel") {
+            TelUri::parse_after_scheme(s, rest).map(Uri::Tel)
+        } else if rest.is_empty() || rest.bytes().any(|b| b <= b' ' || b == b'<' || b == b'>') {
+            Err(ParseError::Uri)
+        } else {
+            Ok(Uri::Other { scheme, raw: s })
+        }
+    }
+
+    /// The URI as written.
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            Uri::Sip(u) => u.raw,
+            Uri::Tel(u) => u.raw,
+            Uri::Other { raw, .. } => raw,
+        }
+    }
+
+    /// The SIP URI, if this is one.
+    pub fn as_sip(&self) -> Option<&SipUri<'a>> {
+        match self {
+            Uri::Sip(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Equivalence by RFC 3261 §19.1.4 (sip/sips) and RFC 3966 §4 (tel); other schemes
+    /// compare as case-insensitive text.
+    pub fn matches(&self, other: &Uri<'_>) -> bool {
+        match (self, other) {
+            (Uri::Sip(a), Uri::Sip(b)) => a.matches(b),
+            (Uri::Tel(a), Uri::Tel(b)) => a.matches(b),
+            (Uri::Other { raw: a, .. }, Uri::Other { raw: b, .. }) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Uri<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'a> SipUri<'a> {
+    fn parse_after_scheme(raw: &'a str, rest: &'a str, secure: bool) -> Result<Self, ParseError> {
+        let err = ParseError::Uri;
+        let (userinfo, hostpart) = match rest.find('@') {
+            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+            None => (None, rest),
+        };
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(ui) => {
+                let (u, p) = match ui.find(':') {
+                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
+                    None => (ui, None),
+                };
+                if u.is_empty() || !u.bytes().all(is_user_char) || !escapes_ok(u) {
+                    return Err(err);
+                }
+                if let Some(p) = p
+                    && (!p.bytes().all(is_password_char) || !escapes_ok(p))
+                {
+                    return Err(err);
+                }
+                (Some(u), p)
+            }
+        };
+        let (before_headers, headers) = match hostpart.find('?') {
+            Some(q) => (&hostpart[..q], Some(&hostpart[q + 1..])),
+            None => (hostpart, None),
+        };
+        if let Some(h) = headers {
+            let ok = !h.is_empty()
+                && h.split('&').all(|kv| match kv.split_once('=') {
+                    Some((k, v)) => {
+                        !k.is_empty()
+                            && k.bytes().all(is_header_char)
+                            && v.bytes().all(is_header_char)
+                    }
+                    None => false,
+                })
+                && escapes_ok(h);
+            if !ok {
+                return Err(err);
+            }
+        }
+        let (hostport, params) = match before_headers.find(';') {
+            Some(sc) => (&before_headers[..sc], &before_headers[sc..]),
+            None => (before_headers, ""),
+        };
+        let params = Params::parse_uri(params).ok_or(err)?;
+        if !escapes_ok(params.as_str()) {
+            return Err(err);
+        }
+        let (host, port) = split_host_port(hostport).ok_or(err)?;
+        Ok(SipUri {
+            secure,
+            user,
+            password,
+            host: Host::parse(host).ok_or(err)?,
+            port,
+            params,
+            headers,
+            raw,
+        })
+    }
+
+    /// The URI as written.
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// The `transport` parameter.
+    pub fn transport(&self) -> Option<&'a str> {
+        self.params.get("transport").flatten()
+    }
+
+    /// Whether the `lr` parameter is present (a loose router, RFC 3261 §19.1.1).
+    pub fn lr(&self) -> bool {
+        self.params.has("lr")
+    }
+
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.params.get("maddr").flatten()
+    }
+
+    /// The `user` parameter (`phone`, `ip`).
+    pub fn user_param(&self) -> Option<&'a str> {
+        self.params.get("user").flatten()
+    }
+
+    /// The `ttl` parameter.
+    pub fn ttl(&self) -> Option<u8> {
+        self.params
+            .get("ttl")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The `method` parameter.
+    pub fn method(&self) -> Option<&'a str> {
+        self.params.get("method").flatten()
+    }
+
+    /// The `r2` parameter (double Record-Route, as SER writes it).
+    pub fn r2(&self) -> Option<&'a str> {
+        self.params.get("r2").flatten()
+    }
+
+    /// Equivalence by RFC 3261 §19.1.4.
+    pub fn matches(&self, other: &SipUri<'_>) -> bool {
+        let opt_eq = |a: Option<&str>, b: Option<&str>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => unescape(a) == unescape(b),
+            _ => false,
+        };
+        if self.secure != other.secure
+            || !opt_eq(self.user, other.user)
+            || !opt_eq(self.password, other.password)
+            || !self.host.matches(&other.host)
+            || self.port != other.port
+        {
+            return false;
+        }
+        if !params_match(&self.params, &other.params) || !params_match(&other.params, &self.params)
+        {
+            return false;
+        }
+        headers_match(self.headers, other.headers) && headers_match(other.headers, self.headers)
+    }
+}
+
+/// Every parameter of `a` either matches the same parameter of `b`, or is absent from
+/// `b` and is not one of `transport`, `user`, `ttl`, `method`, `maddr` (which never
+/// match their absence, even with their default value).
+fn params_match(a: &Params<'_>, b: &Params<'_>) -> bool {
+    a.iter().all(|p| {
+        let name = unescape(p.name);
+        let other = b
+            .iter()
+            .find(|q| unescape(q.name).eq_ignore_ascii_case(&name));
+        match other {
+            Some(q) => match (p.value, q.value) {
+                (None, None) => true,
+                (Some(x), Some(y)) => unescape(x).eq_ignore_ascii_case(&unescape(y)),
+                _ => false,
+            },
+            None => !["transport", "user", "ttl", "method", "maddr"]
+                .iter()
+                .any(|n| n.as_bytes().eq_ignore_ascii_case(&name)),
+        }
+    })
+}
+
+/// Every URI header of `a` is present in `b` with the same value.
+fn headers_match(a: Option<&str>, b: Option<&str>) -> bool {
+    let Some(a) = a else { return true };
+    let Some(b) = b else { return false };
+    a.split('&').all(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        b.split('&').any(|kv2| {
+            let (k2, v2) = kv2.split_once('=').unwrap_or((kv2, ""));
+            unescape(k).eq_ignore_ascii_case(&unescape(k2)) && unescape(v) == unescape(v2)
+        })
+    })
+}
+
+/// Splits `host[:port]`, where the host may be a bracketed IPv6 reference.
+pub fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = if s.starts_with('[') {
+        let close = s.find(']')?;
+        let after = &s[close + 1..];
+        match after.strip_prefix(':') {
+            Some(p) => (&s[..=close], Some(p)),
+            None if after.is_empty() => (&s[..=close], None),
+            None => return None,
+        }
+    } else {
+        match s.rfind(':') {
+            Some(c) => (&s[..c], Some(&s[c + 1..])),
+            None => (s, None),
+        }
+    };
+    let port = match port {
+        Some(p) => {
+            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some(p.parse::<u16>().ok()?)
+        }
+        None => None,
+    };
+    Some((host, port))
+}
+
+impl<'a> TelUri<'a> {
+    fn parse_after_scheme(raw: &'a str, rest: &'a str) -> Result<Self, ParseError> {
+        let (number, params) = match rest.find(';') {
+            Some(sc) => (&rest[..sc], &rest[sc..]),
+            None => (rest, ""),
+        };
+        let digits = number.strip_prefix('+').unwrap_or(number);
+        if digits.is_empty() || !digits.bytes().all(is_tel_char) {
+            return Err(ParseError::Uri);
+        }
+        let params = Params::parse_uri(params).ok_or(ParseError::Uri)?;
+        Ok(TelUri {
+            number,
+            params,
+            raw,
+        })
+    }
+
+    /// The number without visual separators (`-`, `.`, `(`, `)`).
+    pub fn digits(&self) -> String {
+        self.number
+            .chars()
+            .filter(|c| !matches!(c, '-' | '.' | '(' | ')'))
+            .collect()
+    }
+
+    /// Whether the number is global (starts with `+`).
+    pub fn is_global(&self) -> bool {
+        self.number.starts_with('+')
+    }
+
+    /// Equivalence by RFC 3966 §4: same digits, same parameters.
+    pub fn matches(&self, other: &TelUri<'_>) -> bool {
+        self.digits().eq_ignore_ascii_case(&other.digits())
+            && params_match(&self.params, &other.params)
+            && params_match(&other.params, &self.params)
+            && self.params.iter().count() == other.params.iter().count()
+    }
+
+    /// The URI as written.
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+}
+
+/// Whether `s` could be the scheme of a URI followed by `:` (a quick check used when
+/// deciding whether a name-addr without brackets is an addr-spec).
+pub fn looks_like_uri(s: &str) -> bool {
+    match s.find(':') {
+        Some(c) if c > 0 => s[..c].bytes().all(|b| is_token(b) && b != b'%'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sip(s: &str) -> SipUri<'_> {
+        match Uri::parse(s) {
+            Ok(Uri::Sip(u)) => u,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parts() {
+        let u = sip(
+            "sips:alice:pw@[2001:db8::10]:5070;transport=tcp;lr;maddr=239.1.1.1?Subject=x&h=%20",
+        );
+        assert!(u.secure);
+        assert_eq!(u.user, Some("alice"));
+        assert_eq!(u.password, Some("pw"));
+        assert_eq!(u.host, Host::V6("2001:db8::10".parse().expect("v6")));
+        assert_eq!(u.port, Some(5070));
+        assert_eq!(u.transport(), Some("tcp"));
+        assert!(u.lr());
+        assert_eq!(u.maddr(), Some("239.1.1.1"));
+        assert_eq!(u.headers, Some("Subject=x&h=%20"));
+    }
+
+    #[test]
+    fn user_with_semicolons_and_escapes() {
+        let u = sip("sip:user;par=u%40example.net@example.com");
+        assert_eq!(u.user, Some("user;par=u%40example.net"));
+        assert_eq!(u.host, Host::Domain("example.com"));
+        let e = sip("sip:sips%3Auser%40example.com@example.net");
+        assert_eq!(&*unescape(e.user.expect("user")), b"sips:user@example.com");
+        let n = sip("sip:null-%00-null@example.com");
+        assert_eq!(&*unescape(n.user.expect("user")), b"null-\0-null");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "sip:2001:db8::10",
+            "sip:user@host:99999",
+            "sip:user@",
+            "sip:@host",
+            "sip:us er@host",
+            "sip:host;a b",
+            "sip:host:",
+            "sip:user@300.1.1.1",
+            "sip:a%zz@host",
+            "tel:",
+            "nocolon",
+            "1x:abc",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad} should fail");
+        }
+        assert!(matches!(
+            Uri::parse("soap.beep://192.0.2.103:3002"),
+            Ok(Uri::Other { .. })
+        ));
+        assert!(matches!(
+            Uri::parse("tel:+1-201-555-0123;phone-context=x"),
+            Ok(Uri::Tel(_))
+        ));
+    }
+
+    #[test]
+    fn comparison_rfc3261_19_1_4() {
+        let eq = |a: &str, b: &str| sip(a).matches(&sip(b));
+        // Equivalent (the RFC's own examples).
+        assert!(eq(
+            "sip:%61lice@atlanta.com;transport=TCP",
+            "sip:alice@AtLanTa.CoM;Transport=tcp"
+        ));
+        assert!(eq(
+            "sip:carol@chicago.com",
+            "sip:carol@chicago.com;newparam=5"
+        ));
+        assert!(eq(
+            "sip:carol@chicago.com;security=on",
+            "sip:carol@chicago.com;newparam=5"
+        ));
+        assert!(eq(
+            "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+            "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"
+        ));
+        assert!(eq(
+            "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+            "sip:alice@atlanta.com?priority=urgent&subject=project%20x"
+        ));
+        // Not equivalent.
+        assert!(!eq(
+            "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+            "sip:alice@AtLanTa.CoM;Transport=UDP"
+        ));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+        assert!(!eq(
+            "sip:bob@biloxi.com",
+            "sip:bob@biloxi.com;transport=udp"
+        ));
+        assert!(!eq(
+            "sip:bob@biloxi.com",
+            "sip:bob@biloxi.com:6000;transport=tcp"
+        ));
+        assert!(!eq(
+            "sip:bob@biloxi.com",
+            "sip:bob@biloxi.com;maddr=1.2.3.4"
+        ));
+        assert!(!eq(
+            "sip:carol@chicago.com",
+            "sip:carol@chicago.com?Subject=next%20meeting"
+        ));
+        assert!(!eq("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
+        assert!(!eq("sip:bob@biloxi.com", "sips:bob@biloxi.com"));
+        assert!(!eq("sip:bob@biloxi.com;user=phone", "sip:bob@biloxi.com"));
+    }
+}
