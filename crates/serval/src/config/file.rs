@@ -1,0 +1,53 @@
+//! The config file as written: TOML sections with every value kept with its place in
+//! the file, so that a wrong value can be reported at its line and column.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfigFile {
+    #[serde(default)]
+    pub(super) server: ServerSection,
+    #[serde(default)]
+    pub(super) database: DatabaseSection,
+    #[serde(default)]
+    pub(super) limits: LimitsSection,
+    #[serde(default)]
+    pub(super) log: LogSection,
+}
+
+/// `[server]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServerSection {
+    pub(super) listen: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) domains: Option<Vec<Spanned<String>>>,
+    pub(super) server_header: Option<Spanned<String>>,
+}
+
+/// `[database]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DatabaseSection {
+    pub(super) url: Option<Spanned<String>>,
+}
+
+/// `[limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LimitsSection {
+    pub(super) max_message: Option<Spanned<usize>>,
+    pub(super) max_header_section: Option<Spanned<usize>>,
+    pub(super) max_connections: Option<Spanned<usize>>,
+    pub(super) tcp_idle_timeout: Option<Spanned<u64>>,
+    pub(super) udp_recv_buffer: Option<Spanned<usize>>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LogSection {
+    pub(super) level: Option<Spanned<String>>,
+}

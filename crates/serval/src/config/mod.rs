@@ -1,0 +1,196 @@
+//! The server's configuration: defaults, the TOML config file, and command-line
+//! overrides, all validated before anything is bound.
+//!
+//! ```toml
+//! [server]
+//! listen = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]
+//! domains = ["example.com"]
+//! server_header = "Serval"
+//!
+//! [database]
+//! url = "sqlite:serval.db"
+//!
+//! [limits]
+//! max_message = 65535        # bytes
+//! max_header_section = 16384 # bytes
+//! max_connections = 4096
+//! tcp_idle_timeout = 300     # seconds
+//! udp_recv_buffer = 4194304  # bytes
+//!
+//! [log]
+//! level = "info"
+//! ```
+//!
+//! Every error names the file, line and column (`serval.toml:3:12: reason`).
+//!
+//! # Layout
+//! - `file`: the file as deserialized, every value with its span.
+//! - `validate`: from the file to a [`Config`], checking each value where it was written.
+//! - [`error`]: [`ConfigError`] and [`Location`].
+//! - [`database`], [`domain`], [`log_filter`]: the value types with their own syntax.
+
+pub mod database;
+pub mod domain;
+pub mod error;
+pub mod log_filter;
+
+mod file;
+mod validate;
+
+pub use database::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
+pub use domain::{DomainError, parse_domain};
+pub use error::{ConfigError, Location};
+pub use log_filter::{LogFilterError, parse_log_filter};
+
+use error::Reporter;
+use sip_msg::Transport;
+use sip_transport::{ListenSpec, TransportConfig};
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+/// A complete, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The addresses to listen on.
+    pub listen: Vec<ListenSpec>,
+    /// Local domains given explicitly (the host name and addresses are added at start).
+    pub domains: Vec<String>,
+    /// The value of the Server header in responses.
+    pub server_header: String,
+    /// Where data is kept.
+    pub database: DatabaseUrl,
+    /// Sizes, counts and timeouts.
+    pub limits: Limits,
+    /// The log level or filter, when the file sets one.
+    pub log_level: Option<String>,
+}
+
+/// Bounds on what the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest message, in bytes.
+    pub max_message: usize,
+    /// The largest header section, in bytes.
+    pub max_header_section: usize,
+    /// Open TCP connections at most.
+    pub max_connections: usize,
+    /// Idle TCP connections are closed after this long.
+    pub tcp_idle_timeout: Duration,
+    /// SO_RCVBUF (and SO_SNDBUF) of UDP sockets, in bytes.
+    pub udp_recv_buffer: usize,
+}
+
+/// What the command line sets; each given value replaces the file's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `-l`: replaces `[server] listen` when not empty.
+    pub listen: Vec<ListenSpec>,
+    /// `-d`: replaces `[server] domains` when not empty.
+    pub domains: Vec<String>,
+    /// `--db`: replaces `[database] url`.
+    pub database: Option<DatabaseUrl>,
+}
+
+/// The port SIP listens on by default (RFC 3261 §19.1.1).
+const SIP_PORT: u16 = 5060;
+
+impl Default for Config {
+    /// UDP and TCP on 0.0.0.0:5060, SQLite in `./serval.db`.
+    fn default() -> Config {
+        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, SIP_PORT));
+        let transport = TransportConfig::default();
+        let message = sip_msg::Limits::default();
+        Config {
+            listen: vec![
+                ListenSpec::new(Transport::Udp, any),
+                ListenSpec::new(Transport::Tcp, any),
+            ],
+            domains: Vec::new(),
+            server_header: concat!("Serval/", env!("CARGO_PKG_VERSION")).to_owned(),
+            database: DatabaseUrl::default_sqlite(),
+            limits: Limits {
+                max_message: message.max_message,
+                max_header_section: message.max_header_section,
+                max_connections: transport.max_connections,
+                tcp_idle_timeout: transport.tcp_idle_timeout,
+                udp_recv_buffer: transport.udp_recv_buffer,
+            },
+            log_level: None,
+        }
+    }
+}
+
+impl Config {
+    /// The configuration from `file` (or the defaults without one), with `overrides`
+    /// applied. Nothing is bound or opened.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(overrides)?;
+        Ok(config)
+    }
+
+    /// Reads and validates a config file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&source, path)
+    }
+
+    /// Validates the text of a config file; `path` names it in errors.
+    pub fn from_toml(source: &str, path: &Path) -> Result<Config, ConfigError> {
+        let report = Reporter { path, source };
+        let file = toml::from_str(source).map_err(|err| report.toml(&err))?;
+        validate::validate(file, &report)
+    }
+
+    /// Replaces what the command line sets.
+    pub fn apply(&mut self, overrides: Overrides) -> Result<(), ConfigError> {
+        if !overrides.listen.is_empty() {
+            let mut seen = HashSet::new();
+            if let Some(twice) = overrides.listen.iter().find(|spec| !seen.insert(**spec)) {
+                return Err(ConfigError::Options(format!(
+                    "--listen {twice} is given twice"
+                )));
+            }
+            self.listen = overrides.listen;
+        }
+        if !overrides.domains.is_empty() {
+            self.domains = overrides.domains;
+        }
+        if let Some(database) = overrides.database {
+            self.database = database;
+        }
+        Ok(())
+    }
+
+    /// The transport settings these limits make.
+    pub fn transport_config(&self) -> TransportConfig {
+        TransportConfig {
+            udp_recv_buffer: self.limits.udp_recv_buffer,
+            udp_send_buffer: self.limits.udp_recv_buffer,
+            max_connections: self.limits.max_connections,
+            tcp_idle_timeout: self.limits.tcp_idle_timeout,
+            limits: self.message_limits(),
+            ..TransportConfig::default()
+        }
+    }
+
+    /// The parser's limits.
+    pub fn message_limits(&self) -> sip_msg::Limits {
+        sip_msg::Limits {
+            max_message: self.limits.max_message,
+            max_header_section: self.limits.max_header_section,
+            ..sip_msg::Limits::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+//! Every kind of config error names the line and column of the value at fault.
+
+use super::*;
+
+const PATH: &str = "serval.toml";
+
+fn load(source: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(source, Path::new(PATH))
+}
+
+/// Asserts that `source` is refused at `line` with a reason containing `reason`.
+fn assert_error(source: &str, line: usize, reason: &str) {
+    let message = match load(source) {
+        Ok(config) => panic!("accepted {source:?} as {config:?}"),
+        Err(err) => err.to_string(),
+    };
+    let prefix = format!("{PATH}:{line}:");
+    assert!(
+        message.starts_with(&prefix),
+        "expected {prefix} in: {message}"
+    );
+    assert!(
+        message.contains(reason),
+        "expected {reason:?} in: {message}"
+    );
+}
+
+#[test]
+fn an_empty_file_gives_the_defaults() {
+    assert_eq!(load("").expect("valid"), Config::default());
+}
+
+#[test]
+fn defaults_listen_on_udp_and_tcp_5060_with_sqlite() {
+    let config = Config::default();
+    let listen: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
+    assert_eq!(listen, ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]);
+    assert_eq!(config.database.as_str(), "sqlite:serval.db");
+    assert_eq!(config.limits.max_message, 65_535);
+    assert_eq!(config.limits.max_connections, 4096);
+    assert_eq!(config.limits.tcp_idle_timeout, Duration::from_secs(300));
+    assert_eq!(config.limits.udp_recv_buffer, 4 * 1024 * 1024);
+}
+
+#[test]
+fn a_full_file_sets_every_value() {
+    let config = load(
+        r#"
+[server]
+listen = ["udp:127.0.0.1:5070", "tcp:[::1]:5070"]
+domains = ["Example.COM", "192.0.2.1"]
+server_header = "Serval test"
+
+[database]
+url = "postgres://serval@localhost/serval"
+
+[limits]
+max_message = 32768
+max_header_section = 8192
+max_connections = 10
+tcp_idle_timeout = 60
+udp_recv_buffer = 1048576
+
+[log]
+level = "debug"
+"#,
+    )
+    .expect("valid");
+    let listen: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
+    assert_eq!(listen, ["udp:127.0.0.1:5070", "tcp:[::1]:5070"]);
+    assert_eq!(config.domains, ["example.com", "192.0.2.1"]);
+    assert_eq!(config.server_header, "Serval test");
+    assert_eq!(config.database.kind(), DatabaseKind::Postgres);
+    assert_eq!(
+        config.limits,
+        Limits {
+            max_message: 32768,
+            max_header_section: 8192,
+            max_connections: 10,
+            tcp_idle_timeout: Duration::from_secs(60),
+            udp_recv_buffer: 1_048_576,
+        }
+    );
+    assert_eq!(config.log_level.as_deref(), Some("debug"));
+    assert_eq!(config.message_limits().max_message, 32768);
+    assert_eq!(config.transport_config().max_connections, 10);
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let source = include_str!("../../../../serval.example.toml");
+    load(source).expect("serval.example.toml is valid");
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_error("[server]\nlisten = [\"udp:0.0.0.0:5060\"\n", 2, "");
+    assert_error("# comment\n[server\n", 2, "");
+}
+
+#[test]
+fn unknown_key() {
+    assert_error(
+        "[server]\nlisten = [\"udp:0.0.0.0:5060\"]\nlisen = []\n",
+        3,
+        "unknown field `lisen`",
+    );
+}
+
+#[test]
+fn unknown_section() {
+    assert_error("\n[servr]\n", 2, "unknown field `servr`");
+}
+
+#[test]
+fn wrong_type() {
+    assert_error("[limits]\nmax_message = \"big\"\n", 2, "invalid type");
+    assert_error(
+        "[server]\nlisten = \"udp:0.0.0.0:5060\"\n",
+        2,
+        "invalid type",
+    );
+    assert_error("[limits]\nmax_connections = -1\n", 2, "");
+}
+
+#[test]
+fn bad_listen_address() {
+    assert_error(
+        "[server]\nlisten = [\n  \"udp:0.0.0.0:5060\",\n  \"sctp:0.0.0.0:5060\",\n]\n",
+        4,
+        "unknown transport `sctp`",
+    );
+    assert_error("[server]\nlisten = [\"udp:::1:5060\"]\n", 2, "brackets");
+}
+
+#[test]
+fn bad_listen_address_column_points_at_the_value() {
+    let message = load("[server]\nlisten = [\"udp:0.0.0.0:5060\", \"udp:nowhere:5060\"]\n")
+        .expect_err("invalid")
+        .to_string();
+    assert!(message.starts_with("serval.toml:2:31:"), "{message}");
+}
+
+#[test]
+fn duplicate_listen_address() {
+    assert_error(
+        "[server]\nlisten = [\n  \"udp:0.0.0.0:5060\",\n  \"UDP:0.0.0.0:5060\",\n]\n",
+        4,
+        "duplicate listen address udp:0.0.0.0:5060 (already given on line 3)",
+    );
+}
+
+#[test]
+fn empty_listen_list() {
+    assert_error("[server]\nlisten = []\n", 2, "at least one address");
+}
+
+#[test]
+fn bad_domain() {
+    assert_error(
+        "[server]\ndomains = [\"example.com\", \"bad domain\"]\n",
+        2,
+        "invalid domain `bad domain`",
+    );
+}
+
+#[test]
+fn bad_server_header() {
+    assert_error("[server]\nserver_header = \"a\\nb\"\n", 2, "one line");
+}
+
+#[test]
+fn bad_database_url() {
+    assert_error(
+        "[database]\nurl = \"redis://localhost\"\n",
+        2,
+        "unsupported database URL",
+    );
+    assert_error("[database]\nurl = \"sqlite:\"\n", 2, "names no file");
+}
+
+#[test]
+fn zero_limits() {
+    for key in [
+        "max_message",
+        "max_header_section",
+        "max_connections",
+        "tcp_idle_timeout",
+        "udp_recv_buffer",
+    ] {
+        assert_error(
+            &format!("[limits]\n\n{key} = 0\n"),
+            3,
+            &format!("{key} must be greater than 0"),
+        );
+    }
+}
+
+#[test]
+fn header_section_larger_than_message() {
+    assert_error(
+        "[limits]\nmax_message = 1000\nmax_header_section = 2000\n",
+        3,
+        "max_header_section (2000) is larger than max_message (1000)",
+    );
+}
+
+#[test]
+fn oversized_socket_buffer() {
+    assert_error(
+        "[limits]\nudp_recv_buffer = 4294967296\n",
+        2,
+        "at most 2147483647",
+    );
+}
+
+#[test]
+fn bad_log_level() {
+    assert_error("[log]\nlevel = \"loud\"\n", 2, "unknown log level `loud`");
+}
+
+#[test]
+fn missing_file_is_reported_with_its_path() {
+    let message = Config::from_file(Path::new("/nonexistent/serval.toml"))
+        .expect_err("missing")
+        .to_string();
+    assert!(
+        message.starts_with("/nonexistent/serval.toml: cannot read"),
+        "{message}"
+    );
+}
+
+#[test]
+fn command_line_replaces_file_values() {
+    let mut config =
+        load("[server]\nlisten = [\"udp:127.0.0.1:5070\"]\ndomains = [\"a.example\"]\n")
+            .expect("valid");
+    let listen: ListenSpec = "tcp:127.0.0.1:5080".parse().expect("valid");
+    config
+        .apply(Overrides {
+            listen: vec![listen],
+            domains: vec!["b.example".to_owned()],
+            database: Some("mysql://root@localhost/test".parse().expect("valid")),
+        })
+        .expect("valid");
+    assert_eq!(config.listen, [listen]);
+    assert_eq!(config.domains, ["b.example"]);
+    assert_eq!(config.database.kind(), DatabaseKind::Mysql);
+}
+
+#[test]
+fn empty_overrides_keep_file_values() {
+    let mut config = load("[server]\ndomains = [\"a.example\"]\n").expect("valid");
+    config.apply(Overrides::default()).expect("valid");
+    assert_eq!(config.domains, ["a.example"]);
+}
+
+#[test]
+fn the_same_listen_option_twice_is_refused() {
+    let listen: ListenSpec = "udp:127.0.0.1:5070".parse().expect("valid");
+    let err = Config::default()
+        .apply(Overrides {
+            listen: vec![listen, listen],
+            ..Overrides::default()
+        })
+        .expect_err("duplicate");
+    assert_eq!(
+        err.to_string(),
+        "--listen udp:127.0.0.1:5070 is given twice"
+    );
+}

@@ -1,0 +1,149 @@
+//! From the file as written to a [`Config`]: every value is checked, and a wrong one is
+//! reported at the place it was written.
+
+use super::error::Reporter;
+use super::file::{ConfigFile, LimitsSection};
+use super::{Config, ConfigError, DatabaseUrl, Limits, parse_domain, parse_log_filter};
+use sip_transport::ListenSpec;
+use std::collections::HashMap;
+use std::time::Duration;
+use toml::Spanned;
+
+/// The largest socket buffer the kernel interface takes (a C `int`).
+const MAX_SOCKET_BUFFER: usize = i32::MAX as usize;
+
+/// Checks every value of `file`, starting from the defaults for what it leaves out.
+pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config, ConfigError> {
+    let mut config = Config::default();
+    let server = file.server;
+    if let Some(listen) = server.listen {
+        config.listen = listen_addresses(listen, report)?;
+    }
+    if let Some(domains) = server.domains {
+        config.domains = domains
+            .into_iter()
+            .map(|name| {
+                parse_domain(name.get_ref()).map_err(|err| report.at(name.span(), err.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(header) = server.server_header {
+        let text = header.get_ref();
+        if text.trim().is_empty() || text.chars().any(char::is_control) {
+            return Err(report.at(
+                header.span(),
+                "server_header must be one line of printable text",
+            ));
+        }
+        config.server_header = text.trim().to_owned();
+    }
+    if let Some(url) = file.database.url {
+        config.database = url
+            .get_ref()
+            .parse::<DatabaseUrl>()
+            .map_err(|err| report.at(url.span(), err.to_string()))?;
+    }
+    config.limits = limits(file.limits, config.limits, report)?;
+    if let Some(level) = file.log.level {
+        let filter = parse_log_filter(level.get_ref())
+            .map_err(|err| report.at(level.span(), err.to_string()))?;
+        config.log_level = Some(filter);
+    }
+    Ok(config)
+}
+
+/// `[server] listen`: at least one address, each valid, none twice.
+fn listen_addresses(
+    listen: Spanned<Vec<Spanned<String>>>,
+    report: &Reporter<'_>,
+) -> Result<Vec<ListenSpec>, ConfigError> {
+    let list_span = listen.span();
+    let entries = listen.into_inner();
+    if entries.is_empty() {
+        return Err(report.at(list_span, "listen needs at least one address"));
+    }
+    let mut first_seen: HashMap<ListenSpec, std::ops::Range<usize>> = HashMap::new();
+    let mut specs = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let spec: ListenSpec =
+            entry
+                .get_ref()
+                .parse()
+                .map_err(|err: sip_transport::ListenSpecError| {
+                    report.at(entry.span(), err.to_string())
+                })?;
+        if let Some(first) = first_seen.get(&spec) {
+            let line = super::Location::of_offset(report.source, first.start).line;
+            return Err(report.at(
+                entry.span(),
+                format!("duplicate listen address {spec} (already given on line {line})"),
+            ));
+        }
+        first_seen.insert(spec, entry.span());
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+/// `[limits]`: each value greater than zero, and the header section within the message.
+fn limits(
+    section: LimitsSection,
+    defaults: Limits,
+    report: &Reporter<'_>,
+) -> Result<Limits, ConfigError> {
+    let positive = |value: &Option<Spanned<usize>>, name: &str, default: usize| match value {
+        None => Ok(default),
+        Some(value) if *value.get_ref() == 0 => {
+            Err(report.at(value.span(), format!("{name} must be greater than 0")))
+        }
+        Some(value) => Ok(*value.get_ref()),
+    };
+    let max_message = positive(&section.max_message, "max_message", defaults.max_message)?;
+    let max_header_section = positive(
+        &section.max_header_section,
+        "max_header_section",
+        defaults.max_header_section,
+    )?;
+    if max_header_section > max_message {
+        let reason = format!(
+            "max_header_section ({max_header_section}) is larger than max_message ({max_message})"
+        );
+        let span = match (&section.max_header_section, &section.max_message) {
+            (Some(header), _) => header.span(),
+            (None, Some(message)) => message.span(),
+            (None, None) => 0..0,
+        };
+        return Err(report.at(span, reason));
+    }
+    let max_connections = positive(
+        &section.max_connections,
+        "max_connections",
+        defaults.max_connections,
+    )?;
+    let tcp_idle_timeout = match section.tcp_idle_timeout {
+        None => defaults.tcp_idle_timeout,
+        Some(seconds) if *seconds.get_ref() == 0 => {
+            return Err(report.at(
+                seconds.span(),
+                "tcp_idle_timeout must be greater than 0 (seconds)",
+            ));
+        }
+        Some(seconds) => Duration::from_secs(*seconds.get_ref()),
+    };
+    let udp_recv_buffer = match section.udp_recv_buffer {
+        Some(bytes) if *bytes.get_ref() > MAX_SOCKET_BUFFER => {
+            return Err(report.at(
+                bytes.span(),
+                format!("udp_recv_buffer must be at most {MAX_SOCKET_BUFFER} bytes"),
+            ));
+        }
+        other => positive(&other, "udp_recv_buffer", defaults.udp_recv_buffer)?,
+    };
+    Ok(Limits {
+        max_message,
+        max_header_section,
+        max_connections,
+        tcp_idle_timeout,
+        udp_recv_buffer,
+    })
+}

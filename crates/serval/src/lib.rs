@@ -1,0 +1,23 @@
+//! Serval, a SIP server in the lineage of SER and Kamailio: the configuration and the
+//! server built from the protocol crates (`sip-msg`, `sip-core`) and `sip-transport`.
+//!
+//! The binary `serval` is a thin `main` over this library; `servalctl` uses
+//! [`config`] to find the server's database.
+//!
+//! # Layout
+//! - [`cli`]: the command line of `serval`.
+//! - [`config`]: the TOML config file, defaults and command-line overrides, validated
+//!   with file, line and column in every error.
+//! - [`local_domains`]: host name, interface addresses and aliases that are "us".
+//! - [`logging`]: `tracing` output and its level (`RUST_LOG`, `-v`, `[log] level`).
+//! - [`server`]: binds, serves and stops.
+//! - [`sip_handler`]: hands received messages to the SIP core and sends its replies.
+//! - [`shutdown`]: SIGTERM and SIGINT.
+
+pub mod cli;
+pub mod config;
+pub mod local_domains;
+pub mod logging;
+pub mod server;
+pub mod shutdown;
+pub mod sip_handler;

@@ -1,0 +1,300 @@
+//! Running the real `serval` binary and talking SIP to it over real sockets.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long to wait for something that should happen.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+/// How long to wait to be sure that something does not happen.
+pub const QUIET: Duration = Duration::from_millis(500);
+
+/// A running `serval` listening on UDP and TCP on 127.0.0.1, on ports it chose.
+pub struct Serval {
+    child: Child,
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Serval {
+    /// Starts `serval -l udp:127.0.0.1:0 -l tcp:127.0.0.1:0 ARGS` and waits until it
+    /// says where it listens.
+    pub fn start(args: &[&str]) -> Serval {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_serval"))
+            .args(["-l", "udp:127.0.0.1:0", "-l", "tcp:127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serval starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Serval {
+            child,
+            udp: unbound(),
+            tcp: unbound(),
+            log,
+        };
+        while server.udp == unbound() || server.tcp == unbound() {
+            let line = server.wait_for_log("listening on ");
+            let spec = line
+                .split("listening on ")
+                .nth(1)
+                .expect("address after 'listening on'");
+            let (proto, addr) = spec.split_once(':').expect("PROTO:ADDR:PORT");
+            let addr: SocketAddr = addr.trim().parse().expect("socket address");
+            match proto {
+                "udp" => server.udp = addr,
+                "tcp" => server.tcp = addr,
+                other => panic!("unexpected listener {other}"),
+            }
+        }
+        server
+    }
+
+    /// Waits for a log line containing `needle`, and returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("serval did not log {needle:?} within {PATIENCE:?}"),
+            }
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("signal sent");
+    }
+
+    /// Waits for the process to exit, and returns how.
+    pub fn wait_for_exit(mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serval still running after {PATIENCE:?}"
+            );
+            // Polling the exit status; no event to wait on without a reaper thread.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Serval {
+    fn drop(&mut self) {
+        // A test that failed half-way must not leave a server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unbound() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
+
+/// Runs `serval ARGS` to completion (for --check-config, --help, bad options...).
+pub fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_serval"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("serval runs")
+}
+
+/// A file in the test's temporary directory with `content`.
+pub fn temp_file(name: &str, content: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, content).expect("file written");
+    path
+}
+
+/// An OPTIONS request for `target` (a Request-URI host) sent from `from` over `transport`.
+pub fn options(target: &str, transport: &str, from: SocketAddr, call_id: &str) -> String {
+    format!(
+        "OPTIONS sip:{target} SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} {from};branch=z9hG4bK-{call_id};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:tester@{from}>;tag=t{call_id}\r\n\
+         To: <sip:{target}>\r\n\
+         Call-ID: {call_id}@test\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Accept: application/sdp\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+/// A SIP response as seen on the wire.
+#[derive(Debug)]
+pub struct Response {
+    pub code: u16,
+    pub reason: String,
+    headers: HashMap<String, Vec<String>>,
+    pub raw: String,
+}
+
+impl Response {
+    /// Parses the text of a response, panicking (the test fails) when it is not one.
+    pub fn parse(raw: &str) -> Response {
+        let (head, _body) = raw.split_once("\r\n\r\n").expect("header section ends");
+        let mut lines = head.split("\r\n");
+        let status = lines.next().expect("status line");
+        let mut parts = status.splitn(3, ' ');
+        assert_eq!(parts.next(), Some("SIP/2.0"), "{raw}");
+        let code = parts
+            .next()
+            .and_then(|c| c.parse().ok())
+            .expect("status code");
+        let reason = parts.next().unwrap_or_default().to_owned();
+        let mut headers: HashMap<String, Vec<String>> = HashMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').expect("header line");
+            headers
+                .entry(name.trim().to_ascii_lowercase())
+                .or_default()
+                .push(value.trim().to_owned());
+        }
+        Response {
+            code,
+            reason,
+            headers,
+            raw: raw.to_owned(),
+        }
+    }
+
+    /// The values of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .and_then(|values| values.first())
+            .map(String::as_str)
+    }
+}
+
+/// A UDP client on 127.0.0.1.
+pub struct UdpClient {
+    socket: UdpSocket,
+}
+
+impl UdpClient {
+    pub fn bind() -> UdpClient {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("client socket");
+        UdpClient { socket }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.socket.local_addr().expect("address")
+    }
+
+    pub fn send(&self, to: SocketAddr, data: &[u8]) {
+        self.socket.send_to(data, to).expect("sent");
+    }
+
+    /// The next datagram within `wait`, if any.
+    pub fn receive(&self, wait: Duration) -> Option<(String, SocketAddr)> {
+        self.socket.set_read_timeout(Some(wait)).expect("timeout");
+        let mut data = vec![0; 65_536];
+        match self.socket.recv_from(&mut data) {
+            Ok((len, from)) => Some((String::from_utf8_lossy(&data[..len]).into_owned(), from)),
+            Err(_) => None,
+        }
+    }
+
+    /// Sends `request` and returns the response.
+    pub fn request(&self, to: SocketAddr, request: &str) -> Response {
+        self.send(to, request.as_bytes());
+        let (raw, from) = self
+            .receive(PATIENCE)
+            .expect("a response within the patience");
+        assert_eq!(
+            from, to,
+            "the response comes from the address the request was sent to"
+        );
+        Response::parse(&raw)
+    }
+}
+
+/// A TCP connection to the server.
+pub struct TcpClient {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl TcpClient {
+    pub fn connect(to: SocketAddr) -> TcpClient {
+        let stream = TcpStream::connect_timeout(&to, PATIENCE).expect("connected");
+        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        TcpClient {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("address")
+    }
+
+    pub fn send(&mut self, data: &[u8]) {
+        self.stream.write_all(data).expect("sent");
+    }
+
+    /// Reads one whole response (header section and Content-Length body).
+    pub fn response(&mut self) -> Response {
+        loop {
+            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+                let body_len = head
+                    .split("\r\n")
+                    .filter_map(|line| line.split_once(':'))
+                    .find(|(name, _)| {
+                        name.trim().eq_ignore_ascii_case("content-length") || name.trim() == "l"
+                    })
+                    .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                let total = end + 4 + body_len;
+                if self.buffer.len() >= total {
+                    let raw: Vec<u8> = self.buffer.drain(..total).collect();
+                    return Response::parse(&String::from_utf8_lossy(&raw));
+                }
+            }
+            let mut chunk = [0; 4096];
+            let len = self
+                .stream
+                .read(&mut chunk)
+                .expect("read within the patience");
+            assert!(len > 0, "connection closed before a whole response");
+            self.buffer.extend_from_slice(&chunk[..len]);
+        }
+    }
+
+    /// Sends `request` and returns the response.
+    pub fn request(&mut self, request: &str) -> Response {
+        self.send(request.as_bytes());
+        self.response()
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
