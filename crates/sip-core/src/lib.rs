@@ -9,10 +9,12 @@
 //!   to the server itself (OPTIONS answered with 200), malformed responses dropped.
 //!   Transactions and the stateful proxy plug in here next.
 //! - [`rescue`]: building an error response for a request too broken to parse.
+//! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
 pub mod endpoint;
 pub mod rescue;
 pub mod sanity;
+pub mod transaction;
 
 pub use endpoint::{Endpoint, EndpointConfig, InboundMeta, Outcome};
 pub use sanity::Rejection;
