@@ -2,7 +2,7 @@
 //! relay). They run after the message parsed and before any routing decision; the
 //! checks that are RFC obligations cannot be switched off by configuration.
 
-use sip_msg::{Message, ParseError, Uri};
+use sip_msg::{Message, Method, ParseError, Uri};
 use std::borrow::Cow;
 
 /// Why a request is refused, as the response will say it.
@@ -42,7 +42,15 @@ pub const SUPPORTED_EXTENSIONS: &[&str] = &[];
 /// whether Max-Forwards 0 still lets the request through (RFC 3261 §16.3 lets a proxy
 /// answer an OPTIONS for itself).
 pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
-    msg.validate()?;
+    if let Err(e) = msg.validate() {
+        // An unknown method whose CSeq disagrees: RFC 4475 §3.1.2.18 allows 400 but
+        // prefers 501, which stays right when the method becomes known to a later
+        // version. A known method with a mismatch is a plain 400 (§3.1.2.17).
+        if e == ParseError::CSeqMethod && msg.method() == Some(Method::Other) {
+            return Err(Rejection::new(501, "Not Implemented"));
+        }
+        return Err(e.into());
+    }
     match msg.request_uri() {
         Some(Uri::Sip(_)) | Some(Uri::Tel(_)) => {}
         _ => return Err(Rejection::new(416, "Unsupported URI Scheme")),
@@ -62,10 +70,7 @@ pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
             Ok(())
         };
     demand(&mut msg.proxy_require())?;
-    if for_us
-        && msg.method() != Some(sip_msg::Method::Ack)
-        && msg.method() != Some(sip_msg::Method::Cancel)
-    {
+    if for_us && msg.method() != Some(Method::Ack) && msg.method() != Some(Method::Cancel) {
         demand(&mut msg.require())?;
     }
     if !unsupported.is_empty() {
@@ -75,9 +80,32 @@ pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
             unsupported,
         });
     }
-    if msg.max_forwards()? == Some(0) && !(for_us && msg.method() == Some(sip_msg::Method::Options))
-    {
+    if msg.max_forwards()? == Some(0) && !(for_us && msg.method() == Some(Method::Options)) {
         return Err(Rejection::new(483, "Too Many Hops"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn request(first: &str, cseq_method: &str) -> Message {
+        Message::parse(Bytes::from(format!(
+            "{first}\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\nCSeq: 8 {cseq_method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )))
+        .expect("parses")
+    }
+
+    #[test]
+    fn cseq_mismatch_with_an_unknown_method_is_501() {
+        // RFC 4475 §3.1.2.18 (mismatch02).
+        let unknown = request("NEWMETHOD sip:user@example.com SIP/2.0", "INVITE");
+        assert_eq!(check_request(&unknown, true).map_err(|r| r.code), Err(501));
+        assert_eq!(check_request(&unknown, false).map_err(|r| r.code), Err(501));
+        // RFC 4475 §3.1.2.17 (mismatch01).
+        let known = request("OPTIONS sip:user@example.com SIP/2.0", "INVITE");
+        assert_eq!(check_request(&known, true).map_err(|r| r.code), Err(400));
+    }
 }
