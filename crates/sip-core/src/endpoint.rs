@@ -156,7 +156,7 @@ impl Endpoint {
 
 /// A To tag derived from the request, so that a retransmitted request answered without
 /// state gets the same tag (RFC 3261 §8.2.6.2).
-fn to_tag(msg: &Message) -> String {
+pub(crate) fn to_tag(msg: &Message) -> String {
     let mut h = DefaultHasher::new();
     msg.call_id().unwrap_or("").hash(&mut h);
     msg.from()

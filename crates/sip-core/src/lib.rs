@@ -9,9 +9,11 @@
 //!   to the server itself (OPTIONS answered with 200), malformed responses dropped.
 //!   Transactions and the stateful proxy plug in here next.
 //! - [`rescue`]: building an error response for a request too broken to parse.
+//! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions.
 //! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
 pub mod endpoint;
+pub mod proxy;
 pub mod rescue;
 pub mod sanity;
 pub mod transaction;

@@ -1,0 +1,898 @@
+//! The stateful proxy (RFC 3261 §16), sans-IO: SER's `tm`, `sl`, `rr` and `maxfwd`.
+//!
+//! [`Proxy::handle`] takes one received message with where it came from and the current
+//! time; [`Proxy::poll_transmit`] hands out what to send and where, and
+//! [`Proxy::poll_timeout`] / [`Proxy::handle_timeout`] drive the timers. Every request
+//! that is not a retransmission gets a server transaction; each branch it is forwarded
+//! on gets a client transaction. Responses come back through the branches and the best
+//! one goes upstream (§16.7). CANCEL (§16.10), Timer C (§16.8) and the hop-by-hop ACK are
+//! handled here; an ACK for a 2xx and stray responses are forwarded statelessly.
+//!
+//! # Layout
+//! - [`routing`]: pure decisions: own URIs, next hop, loop detection.
+//! - [`response`]: choosing the best final response among the branches.
+
+pub mod response;
+pub mod routing;
+
+#[cfg(test)]
+mod tests;
+
+use crate::rescue::rescue_request;
+use crate::sanity::{Rejection, SUPPORTED_EXTENSIONS, check_request};
+use crate::transaction::{
+    ClientEvent, ClientTransaction, ServerTransaction, TimerConfig, TransactionKey,
+};
+use bytes::Bytes;
+use response::Best;
+use routing::{Interface, NextHop, is_loop, is_own_uri, loop_hash, numeric_next_hop, route_uri};
+use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Methods a proxy lists in Allow when it answers for itself.
+pub const ALLOWED_METHODS: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE";
+
+/// How the proxy is set up.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Local domains and aliases.
+    pub domains: Vec<String>,
+    /// Listening interfaces, with what to advertise in Via and Record-Route.
+    pub interfaces: Vec<Interface>,
+    /// The Server / User-Agent value.
+    pub server: String,
+    /// T1, T2, T4.
+    pub timers: TimerConfig,
+    /// Timer C: how long an INVITE branch may ring (more than 3 minutes, §16.6 step 11).
+    pub timer_c: Duration,
+    /// Relay requests whose Request-URI is a foreign IP address and port (off by
+    /// default: no open relay).
+    pub relay_ip_literals: bool,
+    /// Parsing limits.
+    pub limits: Limits,
+}
+
+impl ProxyConfig {
+    /// A configuration with the RFC defaults.
+    pub fn new(domains: Vec<String>, interfaces: Vec<Interface>, server: String) -> Self {
+        ProxyConfig {
+            domains,
+            interfaces,
+            server,
+            timers: TimerConfig::default(),
+            timer_c: Duration::from_secs(180),
+            relay_ip_literals: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Where a message came from or goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    /// The transport.
+    pub transport: Transport,
+    /// The remote address.
+    pub remote: SocketAddr,
+    /// Our address it came in on (replies over UDP leave from that socket).
+    pub local: Option<SocketAddr>,
+}
+
+/// Bytes to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where.
+    pub to: Peer,
+    /// What.
+    pub data: Bytes,
+}
+
+struct ServerSide {
+    tx: ServerTransaction,
+    request: Message,
+    upstream: Peer,
+    branches: Vec<TransactionKey>,
+    best: Best,
+    final_sent: bool,
+}
+
+struct ClientSide {
+    tx: ClientTransaction,
+    server: TransactionKey,
+    to: Peer,
+    provisional: bool,
+    done: bool,
+    cancel: CancelState,
+    timer_c: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelState {
+    None,
+    /// Asked to cancel before any provisional: the CANCEL waits for one (§9.1).
+    Pending,
+    Sent,
+}
+
+/// The stateful proxy.
+pub struct Proxy {
+    cfg: ProxyConfig,
+    servers: HashMap<TransactionKey, ServerSide>,
+    clients: HashMap<TransactionKey, ClientSide>,
+    /// CANCELs we sent: their transactions only absorb the responses.
+    cancels: HashMap<TransactionKey, (ClientTransaction, Peer)>,
+    outbox: VecDeque<Transmit>,
+    seq: u64,
+}
+
+impl Proxy {
+    /// Creates the proxy.
+    pub fn new(cfg: ProxyConfig) -> Self {
+        Proxy {
+            cfg,
+            servers: HashMap::new(),
+            clients: HashMap::new(),
+            cancels: HashMap::new(),
+            outbox: VecDeque::new(),
+            seq: 0,
+        }
+    }
+
+    /// How many server and client transactions are alive.
+    pub fn transaction_count(&self) -> (usize, usize) {
+        (self.servers.len(), self.clients.len() + self.cancels.len())
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop_front()
+    }
+
+    /// When [`Proxy::handle_timeout`] must run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let servers = self.servers.values().filter_map(|s| s.tx.poll_timeout());
+        let clients = self
+            .clients
+            .values()
+            .flat_map(|c| [c.tx.poll_timeout(), c.timer_c].into_iter().flatten());
+        let cancels = self.cancels.values().filter_map(|(t, _)| t.poll_timeout());
+        servers.chain(clients).chain(cancels).min()
+    }
+
+    /// Handles one received message.
+    pub fn handle(&mut self, data: Bytes, from: Peer, now: Instant) {
+        match Message::parse_with(data.clone(), &self.cfg.limits) {
+            Ok(msg) if msg.is_request() => self.on_request(msg, from, now),
+            Ok(msg) => self.on_response(msg, now),
+            Err(e) => {
+                if let Some(req) = rescue_request(&data) {
+                    self.reply_stateless(&req, &Rejection::from(e), from);
+                }
+            }
+        }
+    }
+
+    fn own_uri(&self, uri: &Uri<'_>) -> bool {
+        uri.as_sip()
+            .is_some_and(|u| is_own_uri(u, &self.cfg.domains, &self.cfg.interfaces))
+    }
+
+    fn is_local_domain(&self, uri: &Uri<'_>) -> bool {
+        uri.as_sip().is_some_and(|u| match u.host {
+            sip_msg::Host::Domain(d) => self.cfg.domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
+            h => {
+                self.own_uri(uri)
+                    || self
+                        .cfg
+                        .interfaces
+                        .iter()
+                        .any(|i| Some(i.bind.ip()) == h.ip())
+            }
+        })
+    }
+
+    fn on_request(&mut self, msg: Message, from: Peer, now: Instant) {
+        let Ok(key) = TransactionKey::for_request(&msg) else {
+            if let Err(e) = msg.validate() {
+                self.reply_stateless(&msg, &Rejection::from(e), from);
+            }
+            return;
+        };
+        let method = msg.method();
+        if let Some(server) = self.servers.get_mut(&key) {
+            server.tx.on_request(method == Some(Method::Ack), now);
+            self.flush_server(&key);
+            return;
+        }
+        if method == Some(Method::Ack) {
+            // An ACK for a 2xx: end to end, forwarded without a transaction.
+            if check_request(&msg, false).is_ok() {
+                if let Ok(Some((edited, hop))) = self.route(&msg, from) {
+                    let data = self.forwarded(&msg, &edited, hop, from, false);
+                    self.outbox.push_back(Transmit {
+                        to: self.peer_for(hop),
+                        data,
+                    });
+                }
+            }
+            return;
+        }
+        if method == Some(Method::Cancel) {
+            self.on_cancel(msg, key, from, now);
+            return;
+        }
+        let for_us = msg.request_uri().is_some_and(|u| self.own_uri(&u))
+            && msg.count(HeaderName::Route) == 0;
+        let reliable = from.transport.is_stream();
+        let invite = method == Some(Method::Invite);
+        self.servers.insert(
+            key.clone(),
+            ServerSide {
+                tx: ServerTransaction::new(invite, reliable, self.cfg.timers),
+                request: msg.clone(),
+                upstream: from,
+                branches: Vec::new(),
+                best: Best::default(),
+                final_sent: false,
+            },
+        );
+        if let Err(r) = check_request(&msg, for_us) {
+            return self.reply(&key, &r, now);
+        }
+        if is_loop(&msg, &self.cfg.interfaces, loop_hash(&msg)) {
+            return self.reply(&key, &Rejection::new(482, "Loop Detected"), now);
+        }
+        if invite {
+            self.reply(&key, &Rejection::new(100, "Trying"), now);
+        }
+        match self.route(&msg, from) {
+            Err(r) => self.reply(&key, &r, now),
+            Ok(None) => {
+                // Addressed to us.
+                let r = match method {
+                    Some(Method::Options) => Rejection::new(200, "OK"),
+                    Some(Method::Other) | Some(Method::Register) => {
+                        Rejection::new(501, "Not Implemented")
+                    }
+                    _ => Rejection::new(404, "Not Found"),
+                };
+                self.reply(&key, &r, now)
+            }
+            Ok(Some((edits, hop))) => self.fork(&key, &msg, edits, vec![hop], from, now),
+        }
+    }
+
+    /// Decides where a request goes: `Ok(None)` when it is for us, else the request
+    /// edits (Route popping, strict-router fix-up) and the next hop.
+    fn route(
+        &self,
+        msg: &Message,
+        _from: Peer,
+    ) -> Result<Option<(RouteEdits, NextHop)>, Rejection> {
+        let routes: Vec<_> = msg
+            .routes()
+            .collect::<Result<_, _>>()
+            .map_err(Rejection::from)?;
+        let mut edits = RouteEdits::default();
+        let mut rest = &routes[..];
+        // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
+        // of ours; the real target is the last Route.
+        if let (Some(uri), Some(last)) = (msg.request_uri(), routes.last()) {
+            if self.own_uri(&uri) && !uri.as_sip().is_some_and(|u| u.lr()) && rest.len() > 0 {
+                edits.request_uri = Some(last.uri.as_str().to_owned());
+                edits.drop_last_route = true;
+                rest = &rest[..rest.len() - 1];
+            }
+        }
+        // Our own entries at the top (two of them after a double Record-Route).
+        while let Some(first) = rest.first() {
+            if !self.own_uri(&first.uri) {
+                break;
+            }
+            edits.pop_routes += 1;
+            rest = &rest[1..];
+        }
+        if let Some(next) = rest.first() {
+            let uri = route_uri(next)
+                .ok_or_else(|| Rejection::new(416, "Unsupported URI Scheme in Route"))?;
+            let hop = numeric_next_hop(&uri)
+                .ok_or_else(|| Rejection::new(503, "Next Hop Not Resolvable"))?;
+            return Ok(Some((edits, hop)));
+        }
+        let target = match &edits.request_uri {
+            Some(_) => routes.last().map(|r| r.uri),
+            None => msg.request_uri(),
+        };
+        let Some(target) = target else {
+            return Err(Rejection::new(400, "Bad Request-URI"));
+        };
+        if self.own_uri(&target) || self.is_local_domain(&target) {
+            if edits.request_uri.is_none() && edits.pop_routes == 0 && self.own_uri(&target) {
+                return Ok(None);
+            }
+            // A user of ours: the location service plugs in here (registrar issue).
+            return Err(Rejection::new(404, "Not Found"));
+        }
+        let Some(sip) = target.as_sip() else {
+            return Err(Rejection::new(416, "Unsupported URI Scheme"));
+        };
+        match numeric_next_hop(sip) {
+            Some(hop) if self.cfg.relay_ip_literals || edits.pop_routes > 0 => {
+                Ok(Some((edits, hop)))
+            }
+            Some(_) => Err(Rejection::new(403, "Relaying Denied")),
+            None => Err(Rejection::new(403, "Relaying Denied")),
+        }
+    }
+
+    fn interface_for(&self, transport: Transport, remote: SocketAddr) -> Option<&Interface> {
+        let same =
+            |i: &&Interface| i.transport == transport && i.bind.is_ipv4() == remote.is_ipv4();
+        self.cfg
+            .interfaces
+            .iter()
+            .filter(same)
+            .find(|i| i.bind.ip().is_loopback() == remote.ip().is_loopback())
+            .or_else(|| self.cfg.interfaces.iter().find(same))
+    }
+
+    fn peer_for(&self, hop: NextHop) -> Peer {
+        Peer {
+            transport: hop.transport,
+            remote: hop.addr,
+            local: self
+                .interface_for(hop.transport, hop.addr)
+                .filter(|i| !i.bind.ip().is_unspecified())
+                .map(|i| i.bind),
+        }
+    }
+
+    /// Writes the forwarded request (§16.6): Route popping, Request-URI, Max-Forwards,
+    /// Record-Route, our Via, received/rport on the previous hop's Via.
+    fn forwarded(
+        &mut self,
+        msg: &Message,
+        edits: &RouteEdits,
+        hop: NextHop,
+        from: Peer,
+        record_route: bool,
+    ) -> Bytes {
+        self.seq += 1;
+        let out_if = self.interface_for(hop.transport, hop.addr).cloned();
+        let in_if = self.interface_for(from.transport, from.remote).cloned();
+        let advertise = out_if
+            .as_ref()
+            .map_or_else(|| "invalid".to_owned(), |i| i.advertise.clone());
+        let branch = format!("z9hG4bK{:016x}{:x}", loop_hash(msg), self.seq);
+        let mf = msg
+            .max_forwards()
+            .ok()
+            .flatten()
+            .unwrap_or(70)
+            .saturating_sub(1);
+        let mut e = msg.edit();
+        e.set_via_received(from.remote.ip(), from.remote.port());
+        for _ in 0..edits.pop_routes {
+            e.remove_first_value(HeaderName::Route);
+        }
+        if edits.drop_last_route {
+            // Only reached with a single Route line in practice; rebuild the list.
+            e.remove_header(HeaderName::Route);
+            let kept: Vec<&str> = msg.list(HeaderName::Route).skip(edits.pop_routes).collect();
+            for r in kept.iter().take(kept.len().saturating_sub(1)) {
+                e.add_header("Route", r);
+            }
+        }
+        if let Some(uri) = &edits.request_uri {
+            e.set_request_uri(uri);
+        }
+        e.set_max_forwards(mf);
+        if record_route {
+            let rr = |i: &Interface| {
+                let t = if i.transport == Transport::Udp {
+                    String::new()
+                } else {
+                    format!(";transport={}", i.transport.uri_token())
+                };
+                format!("<sip:{}{t};lr>", i.advertise)
+            };
+            match (&out_if, &in_if) {
+                (Some(o), Some(i)) if o != i => {
+                    let (o, i) = (
+                        rr(o).replace(";lr>", ";lr;r2=on>"),
+                        rr(i).replace(";lr>", ";lr;r2=on>"),
+                    );
+                    e.push_record_route(&o).push_record_route(&i);
+                }
+                (Some(o), _) => {
+                    e.push_record_route(&rr(o));
+                }
+                _ => {}
+            }
+        }
+        e.push_via(&format!(
+            "SIP/2.0/{} {advertise};branch={branch};rport",
+            hop.transport.via_token()
+        ));
+        e.to_bytes()
+    }
+
+    fn fork(
+        &mut self,
+        key: &TransactionKey,
+        msg: &Message,
+        edits: RouteEdits,
+        hops: Vec<NextHop>,
+        from: Peer,
+        now: Instant,
+    ) {
+        let dialog_creating = matches!(
+            msg.method(),
+            Some(Method::Invite | Method::Subscribe | Method::Refer | Method::Notify)
+        ) && msg.to().is_ok_and(|t| t.tag().is_none());
+        for hop in hops {
+            let data = self.forwarded(msg, &edits, hop, from, dialog_creating);
+            let Ok(out) = Message::parse(data) else {
+                continue;
+            };
+            let Ok(branch_key) = client_key(&out) else {
+                continue;
+            };
+            let to = self.peer_for(hop);
+            let mut tx =
+                ClientTransaction::new(out, hop.transport.is_stream(), self.cfg.timers, now);
+            while let Some(data) = tx.poll_transmit() {
+                self.outbox.push_back(Transmit { to, data });
+            }
+            let invite = msg.method() == Some(Method::Invite);
+            self.clients.insert(
+                branch_key.clone(),
+                ClientSide {
+                    tx,
+                    server: key.clone(),
+                    to,
+                    provisional: false,
+                    done: false,
+                    cancel: CancelState::None,
+                    timer_c: invite.then(|| now + self.cfg.timer_c),
+                },
+            );
+            if let Some(s) = self.servers.get_mut(key) {
+                s.branches.push(branch_key);
+            }
+        }
+    }
+
+    fn on_cancel(&mut self, msg: Message, key: TransactionKey, from: Peer, now: Instant) {
+        let invite_key = match &key {
+            TransactionKey::Branch {
+                branch, sent_by, ..
+            } => TransactionKey::Branch {
+                branch: branch.clone(),
+                sent_by: sent_by.clone(),
+                method: "INVITE".into(),
+            },
+            TransactionKey::Legacy { .. } => key.clone(),
+        };
+        let found = self.servers.get(&invite_key).is_some_and(|s| !s.final_sent);
+        self.servers.insert(
+            key.clone(),
+            ServerSide {
+                tx: ServerTransaction::new(false, from.transport.is_stream(), self.cfg.timers),
+                request: msg,
+                upstream: from,
+                branches: Vec::new(),
+                best: Best::default(),
+                final_sent: false,
+            },
+        );
+        if !found {
+            return self.reply(
+                &key,
+                &Rejection::new(481, "Call/Transaction Does Not Exist"),
+                now,
+            );
+        }
+        self.reply(&key, &Rejection::new(200, "OK"), now);
+        let branches = self
+            .servers
+            .get(&invite_key)
+            .map(|s| s.branches.clone())
+            .unwrap_or_default();
+        for b in branches {
+            self.cancel_branch(&b, now);
+        }
+    }
+
+    fn cancel_branch(&mut self, key: &TransactionKey, now: Instant) {
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        if c.done || c.cancel == CancelState::Sent {
+            return;
+        }
+        if !c.provisional {
+            c.cancel = CancelState::Pending;
+            return;
+        }
+        c.cancel = CancelState::Sent;
+        let to = c.to;
+        let Some(cancel) = cancel_for(c.tx.request()) else {
+            return;
+        };
+        let Ok(cancel) = Message::parse(cancel) else {
+            return;
+        };
+        let Ok(ckey) = client_key(&cancel) else {
+            return;
+        };
+        let mut tx = ClientTransaction::new(cancel, to.transport.is_stream(), self.cfg.timers, now);
+        while let Some(data) = tx.poll_transmit() {
+            self.outbox.push_back(Transmit { to, data });
+        }
+        self.cancels.insert(ckey, (tx, to));
+    }
+
+    fn on_response(&mut self, msg: Message, now: Instant) {
+        let Ok(key) = TransactionKey::for_response(&msg) else {
+            return;
+        };
+        if let Some((tx, to)) = self.cancels.get_mut(&key) {
+            tx.on_response(msg, now);
+            let to = *to;
+            while let Some(data) = tx.poll_transmit() {
+                self.outbox.push_back(Transmit { to, data });
+            }
+            while tx.poll_event().is_some() {}
+            return;
+        }
+        if let Some(c) = self.clients.get_mut(&key) {
+            c.tx.on_response(msg, now);
+            self.drain_client(&key, now);
+            return;
+        }
+        self.forward_stray(&msg);
+    }
+
+    /// A response that matches no transaction goes on by its Via when the top Via is
+    /// ours (§16.7, §18.2.2), e.g. a 2xx retransmission after our transaction ended.
+    fn forward_stray(&mut self, msg: &Message) {
+        let mut vias = msg.vias();
+        let Some(Ok(top)) = vias.next() else { return };
+        let sent_by = match top.port {
+            Some(p) => format!("{}:{p}", top.host_str),
+            None => top.host_str.to_owned(),
+        };
+        if !self
+            .cfg
+            .interfaces
+            .iter()
+            .any(|i| i.advertise.eq_ignore_ascii_case(&sent_by))
+        {
+            return;
+        }
+        let Some(Ok(next)) = vias.next() else { return };
+        let Some(to) = via_destination(&next) else {
+            return;
+        };
+        let data = msg.edit().remove_top_via().to_bytes();
+        let to = Peer {
+            local: self
+                .peer_for(NextHop {
+                    transport: to.transport,
+                    addr: to.remote,
+                })
+                .local,
+            ..to
+        };
+        self.outbox.push_back(Transmit { to, data });
+    }
+
+    fn drain_client(&mut self, key: &TransactionKey, now: Instant) {
+        loop {
+            let Some(c) = self.clients.get_mut(key) else {
+                return;
+            };
+            let to = c.to;
+            while let Some(data) = c.tx.poll_transmit() {
+                self.outbox.push_back(Transmit { to, data });
+            }
+            let Some(event) = c.tx.poll_event() else {
+                return;
+            };
+            let server = c.server.clone();
+            match event {
+                ClientEvent::Response(resp) => self.branch_response(&server, key, resp, now),
+                ClientEvent::Timeout => {
+                    self.branch_failed(&server, key, 408, "Request Timeout", now)
+                }
+                ClientEvent::TransportError => {
+                    self.branch_failed(&server, key, 503, "Service Unavailable", now)
+                }
+            }
+        }
+    }
+
+    fn branch_response(
+        &mut self,
+        server: &TransactionKey,
+        key: &TransactionKey,
+        resp: Message,
+        now: Instant,
+    ) {
+        let Some(code) = resp.status() else { return };
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        if code < 200 {
+            if code > 100 {
+                c.timer_c = c.timer_c.map(|_| now + self.cfg.timer_c);
+            }
+            c.provisional = true;
+            if c.cancel == CancelState::Pending {
+                self.cancel_branch(key, now);
+            }
+            if code > 100 {
+                self.send_upstream(server, code, resp.edit().remove_top_via().to_bytes(), now);
+            }
+            return;
+        }
+        c.done = true;
+        c.timer_c = None;
+        if (200..300).contains(&code) {
+            if let Some(s) = self.servers.get_mut(server) {
+                s.final_sent = true;
+            }
+            self.send_upstream(server, code, resp.edit().remove_top_via().to_bytes(), now);
+            self.cancel_others(server, key, now);
+            return;
+        }
+        if code >= 600 {
+            self.cancel_others(server, key, now);
+        }
+        let data = resp.edit().remove_top_via().to_bytes();
+        if let Some(s) = self.servers.get_mut(server) {
+            s.best.offer(code, Some(data));
+        }
+        self.maybe_finish(server, now);
+    }
+
+    fn branch_failed(
+        &mut self,
+        server: &TransactionKey,
+        key: &TransactionKey,
+        code: u16,
+        _reason: &str,
+        now: Instant,
+    ) {
+        if let Some(c) = self.clients.get_mut(key) {
+            c.done = true;
+            c.timer_c = None;
+        }
+        if let Some(s) = self.servers.get_mut(server) {
+            s.best.offer(code, None);
+        }
+        self.maybe_finish(server, now);
+    }
+
+    fn cancel_others(&mut self, server: &TransactionKey, except: &TransactionKey, now: Instant) {
+        let branches = self
+            .servers
+            .get(server)
+            .map(|s| s.branches.clone())
+            .unwrap_or_default();
+        for b in branches.iter().filter(|b| *b != except) {
+            self.cancel_branch(b, now);
+        }
+    }
+
+    /// Sends the best final response once every branch has one (§16.7 step 6).
+    fn maybe_finish(&mut self, server: &TransactionKey, now: Instant) {
+        let Some(s) = self.servers.get(server) else {
+            return;
+        };
+        if s.final_sent
+            || !s
+                .branches
+                .iter()
+                .all(|b| self.clients.get(b).is_none_or(|c| c.done))
+        {
+            return;
+        }
+        let Some((code, data)) = s.best.take() else {
+            return;
+        };
+        match data {
+            // A 503 from downstream becomes 500 upstream (§16.7 step 6).
+            Some(_) if code == 503 => {
+                self.reply(server, &Rejection::new(500, "Server Internal Error"), now)
+            }
+            Some(data) => self.send_upstream(server, code, data, now),
+            None => {
+                let r = if code == 408 {
+                    Rejection::new(408, "Request Timeout")
+                } else {
+                    Rejection::new(500, "Server Internal Error")
+                };
+                self.reply(server, &r, now)
+            }
+        }
+        if let Some(s) = self.servers.get_mut(server) {
+            s.final_sent = true;
+        }
+    }
+
+    fn send_upstream(&mut self, server: &TransactionKey, code: u16, data: Bytes, now: Instant) {
+        if let Some(s) = self.servers.get_mut(server) {
+            s.tx.send_response(code, data, now);
+            if code >= 200 {
+                s.final_sent = true;
+            }
+        }
+        self.flush_server(server);
+    }
+
+    /// Answers a request from its server transaction.
+    fn reply(&mut self, key: &TransactionKey, r: &Rejection, now: Instant) {
+        let Some(s) = self.servers.get_mut(key) else {
+            return;
+        };
+        let data = build_reply(&s.request, r, s.upstream.remote, &self.cfg.server);
+        s.tx.send_response(r.code, data, now);
+        if r.code >= 200 {
+            s.final_sent = true;
+        }
+        self.flush_server(key);
+    }
+
+    fn reply_stateless(&mut self, req: &Message, r: &Rejection, to: Peer) {
+        if req.method() == Some(Method::Ack) {
+            return;
+        }
+        let data = build_reply(req, r, to.remote, &self.cfg.server);
+        self.outbox.push_back(Transmit { to, data });
+    }
+
+    fn flush_server(&mut self, key: &TransactionKey) {
+        let Some(s) = self.servers.get_mut(key) else {
+            return;
+        };
+        let to = s.upstream;
+        while let Some(data) = s.tx.poll_transmit() {
+            self.outbox.push_back(Transmit { to, data });
+        }
+        while s.tx.poll_event().is_some() {}
+    }
+
+    /// Fires due timers and forgets finished transactions.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<TransactionKey> = self
+            .servers
+            .iter()
+            .filter(|(_, s)| s.tx.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            if let Some(s) = self.servers.get_mut(&k) {
+                s.tx.handle_timeout(now);
+            }
+            self.flush_server(&k);
+        }
+        let due: Vec<TransactionKey> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.tx.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            if let Some(c) = self.clients.get_mut(&k) {
+                c.tx.handle_timeout(now);
+            }
+            self.drain_client(&k, now);
+        }
+        // Timer C: a branch that rang too long is cancelled, or timed out if it never rang.
+        let expired: Vec<TransactionKey> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.timer_c.is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in expired {
+            let Some(c) = self.clients.get_mut(&k) else {
+                continue;
+            };
+            c.timer_c = None;
+            let server = c.server.clone();
+            if c.provisional {
+                self.cancel_branch(&k, now);
+            } else {
+                self.branch_failed(&server, &k, 408, "Request Timeout", now);
+            }
+        }
+        for (tx, to) in self.cancels.values_mut() {
+            if tx.poll_timeout().is_some_and(|t| t <= now) {
+                tx.handle_timeout(now);
+            }
+            while let Some(data) = tx.poll_transmit() {
+                self.outbox.push_back(Transmit { to: *to, data });
+            }
+            while tx.poll_event().is_some() {}
+        }
+        self.cancels.retain(|_, (tx, _)| !tx.is_terminated());
+        self.clients.retain(|_, c| !c.tx.is_terminated());
+        let clients = &self.clients;
+        self.servers.retain(|_, s| {
+            !s.tx.is_terminated() || s.branches.iter().any(|b| clients.contains_key(b))
+        });
+    }
+}
+
+/// What routing changes in the request before it is forwarded.
+#[derive(Debug, Default, Clone)]
+struct RouteEdits {
+    pop_routes: usize,
+    drop_last_route: bool,
+    request_uri: Option<String>,
+}
+
+fn client_key(out: &Message) -> Result<TransactionKey, sip_msg::ParseError> {
+    let via = out.top_via()?;
+    Ok(TransactionKey::for_client(
+        via.branch().unwrap_or(""),
+        out.method_str().unwrap_or(""),
+    ))
+}
+
+/// The CANCEL for a request we sent (§9.1): same Request-URI, Call-ID, From, To, CSeq
+/// number, Route, and our Via only.
+fn cancel_for(req: &Message) -> Option<Bytes> {
+    let via = req.list(HeaderName::Via).next()?;
+    let mut s = format!(
+        "CANCEL {} SIP/2.0\r\nVia: {via}\r\n",
+        req.request_uri_str()?
+    );
+    for r in req.header_values(HeaderName::Route) {
+        s.push_str(&format!("Route: {r}\r\n"));
+    }
+    s.push_str(&format!(
+        "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        req.header(HeaderName::From)?,
+        req.header(HeaderName::To)?,
+        req.header(HeaderName::CallId)?,
+        req.cseq().ok()?.seq
+    ));
+    Some(Bytes::from(s))
+}
+
+/// Where a response goes by this Via (§18.2.2, RFC 3581): received/rport, else sent-by.
+fn via_destination(via: &sip_msg::headers::Via<'_>) -> Option<Peer> {
+    let transport = via.transport()?;
+    let ip = via.received().or_else(|| via.host.ip())?;
+    let port = via.rport().flatten().unwrap_or(via.sent_by_port());
+    Some(Peer {
+        transport,
+        remote: SocketAddr::new(ip, port),
+        local: None,
+    })
+}
+
+fn build_reply(req: &Message, r: &Rejection, source: SocketAddr, server: &str) -> Bytes {
+    let tag = crate::endpoint::to_tag(req);
+    let unsupported = r.unsupported.join(", ");
+    let mut b = ResponseBuilder::new(req, r.code, &r.reason)
+        .to_tag(&tag)
+        .received_from(source)
+        .header("Server", server);
+    if r.code == 420 {
+        b = b.header("Unsupported", &unsupported);
+    }
+    if r.code == 200 || r.code == 405 || r.code == 501 {
+        b = b
+            .header("Allow", ALLOWED_METHODS)
+            .header("Supported", &SUPPORTED_EXTENSIONS.join(", "));
+    }
+    b.build()
+}

@@ -1,0 +1,113 @@
+//! Pure routing decisions of a proxy (RFC 3261 §16.4–§16.6): recognising our own URIs,
+//! popping our Route entries, the strict-router fix-up, the next hop, and the branch with
+//! its loop-detection hash (§16.3 step 4, §16.6 step 8).
+
+use sip_msg::headers::NameAddr;
+use sip_msg::{HeaderName, Host, Message, SipUri, Transport, Uri};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+
+/// One address the server listens on and advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// The transport.
+    pub transport: Transport,
+    /// The bound address (may be a wildcard).
+    pub bind: SocketAddr,
+    /// The host and port written in Via and Record-Route for this interface.
+    pub advertise: String,
+}
+
+/// Whether `uri` names this server: one of its domains or addresses, on one of its ports
+/// (or no port, when some interface listens on the transport's default port).
+pub fn is_own_uri(uri: &SipUri<'_>, domains: &[String], interfaces: &[Interface]) -> bool {
+    let host_local = match uri.host {
+        Host::Domain(d) => domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
+        Host::V4(_) | Host::V6(_) => {
+            let ip = uri.host.ip();
+            domains
+                .iter()
+                .any(|x| x.trim_matches(['[', ']']).parse::<IpAddr>().ok() == ip)
+                || interfaces.iter().any(|i| Some(i.bind.ip()) == ip)
+        }
+    };
+    if !host_local {
+        return false;
+    }
+    let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
+    interfaces.iter().any(|i| i.bind.port() == port)
+}
+
+/// Where to send a request next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    /// The transport.
+    pub transport: Transport,
+    /// The address.
+    pub addr: SocketAddr,
+}
+
+/// Resolves a URI that names its host by IP address (domain names need RFC 3263 and come
+/// with the DNS resolver). The transport comes from the `transport` parameter, else
+/// `sips` means TLS, else UDP (RFC 3263 §4.1 for a numeric host).
+pub fn numeric_next_hop(uri: &SipUri<'_>) -> Option<NextHop> {
+    let host = match uri.maddr().and_then(|m| Host::parse(m)) {
+        Some(h) => h,
+        None => uri.host,
+    };
+    let ip = host.ip()?;
+    let transport = match uri.transport() {
+        Some(t) => Transport::from_token(t)?,
+        None if uri.secure => Transport::Tls,
+        None => Transport::Udp,
+    };
+    let port = uri.port.unwrap_or(transport.default_port());
+    Some(NextHop {
+        transport,
+        addr: SocketAddr::new(ip, port),
+    })
+}
+
+/// The loop-detection part of our branch: a hash of what stays the same when a request
+/// comes back to us unchanged (RFC 3261 §16.6 step 8): Request-URI, From tag, To tag,
+/// Call-ID, CSeq number, Route values and Proxy-Require.
+pub fn loop_hash(msg: &Message) -> u64 {
+    let mut h = DefaultHasher::new();
+    msg.request_uri_str().hash(&mut h);
+    msg.from().ok().and_then(|f| f.tag()).hash(&mut h);
+    msg.to().ok().and_then(|t| t.tag()).hash(&mut h);
+    msg.call_id().ok().hash(&mut h);
+    msg.cseq().ok().map(|c| c.seq).hash(&mut h);
+    for r in msg.list(HeaderName::Route) {
+        r.hash(&mut h);
+    }
+    for r in msg.list(HeaderName::ProxyRequire) {
+        r.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Whether the request already went through us with the same loop hash: a loop (482),
+/// as opposed to a spiral, where the Request-URI changed in between.
+pub fn is_loop(msg: &Message, interfaces: &[Interface], hash: u64) -> bool {
+    let marker = format!("{hash:016x}");
+    msg.vias().flatten().any(|v| {
+        let sent_by = match v.port {
+            Some(p) => format!("{}:{p}", v.host_str),
+            None => v.host_str.to_owned(),
+        };
+        interfaces
+            .iter()
+            .any(|i| i.advertise.eq_ignore_ascii_case(&sent_by))
+            && v.branch()
+                .is_some_and(|b| b.get(7..23) == Some(marker.as_str()))
+    })
+}
+
+/// A Route entry: its URI, when it is a SIP URI.
+pub fn route_uri<'a>(r: &NameAddr<'a>) -> Option<SipUri<'a>> {
+    match r.uri {
+        Uri::Sip(u) => Some(u),
+        _ => None,
+    }
+}

@@ -1,0 +1,347 @@
+//! The proxy driven message by message with virtual time: a UAC at 10.0.0.1:5070, the
+//! proxy at 192.0.2.1:5060 (UDP and TCP), a UAS at 10.0.0.2:5090.
+
+use super::routing::Interface;
+use super::*;
+
+const UAC: &str = "10.0.0.1:5070";
+const UAS: &str = "10.0.0.2:5090";
+
+fn proxy() -> Proxy {
+    let iface = |t, a: &str| Interface {
+        transport: t,
+        bind: a.parse().expect("addr"),
+        advertise: a.to_owned(),
+    };
+    let mut cfg = ProxyConfig::new(
+        vec!["example.com".into()],
+        vec![
+            iface(Transport::Udp, "192.0.2.1:5060"),
+            iface(Transport::Tcp, "192.0.2.1:5060"),
+        ],
+        "Serval test".into(),
+    );
+    cfg.relay_ip_literals = true;
+    Proxy::new(cfg)
+}
+
+fn udp(addr: &str) -> Peer {
+    Peer {
+        transport: Transport::Udp,
+        remote: addr.parse().expect("addr"),
+        local: Some("192.0.2.1:5060".parse().expect("addr")),
+    }
+}
+
+fn invite(extra: &str) -> Bytes {
+    Bytes::from(format!(
+        "INVITE sip:bob@{UAS} SIP/2.0\r\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bKuac1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@{UAS}>\r\nCall-ID: call-1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@{UAC}>\r\n{extra}Content-Length: 0\r\n\r\n"
+    ))
+}
+
+fn drain(p: &mut Proxy) -> Vec<(SocketAddr, Message)> {
+    std::iter::from_fn(|| p.poll_transmit())
+        .map(|t| {
+            (
+                t.to.remote,
+                Message::parse(t.data).expect("proxy output parses"),
+            )
+        })
+        .collect()
+}
+
+/// The response a UAS gives to the request the proxy forwarded.
+fn answer(req: &Message, code: u16, to_tag: &str) -> Bytes {
+    let b = ResponseBuilder::new(req, code, "X").to_tag(to_tag);
+    let b = if (200..300).contains(&code) {
+        b.header("Contact", &format!("<sip:bob@{UAS}>"))
+    } else {
+        b
+    };
+    let mut out = b.build().to_vec();
+    // Record-Route is copied into 18x/2xx by the UAS (§12.1.1).
+    if (101..300).contains(&code) {
+        let rr: Vec<&str> = req.header_values(HeaderName::RecordRoute).collect();
+        let head = rr
+            .iter()
+            .map(|r| format!("Record-Route: {r}\r\n"))
+            .collect::<String>();
+        let pos = out.windows(2).position(|w| w == b"\r\n").expect("line") + 2;
+        out.splice(pos..pos, head.into_bytes());
+    }
+    Bytes::from(out)
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("addr")
+}
+
+#[test]
+fn invite_forwarded_with_via_rr_and_max_forwards() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 2);
+    assert_eq!((out[0].0, out[0].1.status()), (addr(UAC), Some(100)));
+    let (to, fwd) = &out[1];
+    assert_eq!(*to, addr(UAS));
+    assert_eq!(fwd.max_forwards(), Ok(Some(69)));
+    let vias: Vec<_> = fwd.vias().map(|v| v.expect("via")).collect();
+    assert_eq!(vias.len(), 2);
+    assert_eq!(vias[0].host_str, "192.0.2.1");
+    assert!(vias[0].has_rfc3261_branch());
+    assert_eq!(vias[1].rport(), Some(Some(5070)));
+    assert_eq!(vias[1].received(), Some(addr(UAC).ip()));
+    let rr: Vec<_> = fwd
+        .record_routes()
+        .map(|r| r.expect("rr").uri.to_string())
+        .collect();
+    assert_eq!(rr, ["sip:192.0.2.1:5060;lr"]);
+}
+
+#[test]
+fn declined_call_603_acked_hop_by_hop_and_forwarded() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+    let ringing = drain(&mut p);
+    assert_eq!(ringing.len(), 1);
+    assert_eq!(ringing[0].1.status(), Some(180));
+    assert_eq!(ringing[0].1.count(HeaderName::Via), 1, "our Via removed");
+    p.handle(answer(&fwd, 603, "b1"), udp(UAS), now);
+    let out = drain(&mut p);
+    let ack = out
+        .iter()
+        .find(|(_, m)| m.method() == Some(Method::Ack))
+        .expect("ACK to the UAS");
+    assert_eq!(ack.0, addr(UAS));
+    let decline = out
+        .iter()
+        .find(|(_, m)| m.status() == Some(603))
+        .expect("603 upstream");
+    assert_eq!(decline.0, addr(UAC));
+    // The caller's ACK for the 603 is absorbed by the server transaction.
+    let ack_up = String::from_utf8_lossy(&invite(""))
+        .replace("INVITE sip", "ACK sip")
+        .replace("1 INVITE", "1 ACK");
+    p.handle(Bytes::from(ack_up), udp(UAC), now);
+    assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn cancel_before_answer() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+    drain(&mut p);
+    let cancel = String::from_utf8_lossy(&invite(""))
+        .replace("INVITE sip", "CANCEL sip")
+        .replace("1 INVITE", "1 CANCEL");
+    p.handle(Bytes::from(cancel), udp(UAC), now);
+    let out = drain(&mut p);
+    assert!(out.iter().any(|(to, m)| *to == addr(UAC)
+        && m.status() == Some(200)
+        && m.cseq().expect("cseq").method == Method::Cancel));
+    let down = out
+        .iter()
+        .find(|(_, m)| m.method() == Some(Method::Cancel))
+        .expect("CANCEL downstream");
+    assert_eq!(down.0, addr(UAS));
+    assert_eq!(
+        down.1.top_via().expect("via").branch(),
+        fwd.top_via().expect("via").branch()
+    );
+    p.handle(answer(&down.1, 200, "b1"), udp(UAS), now);
+    p.handle(answer(&fwd, 487, "b1"), udp(UAS), now);
+    let out = drain(&mut p);
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == addr(UAS) && m.method() == Some(Method::Ack))
+    );
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == addr(UAC) && m.status() == Some(487))
+    );
+}
+
+#[test]
+fn cancel_matching_nothing_gets_481() {
+    let mut p = proxy();
+    let cancel = String::from_utf8_lossy(&invite(""))
+        .replace("INVITE sip", "CANCEL sip")
+        .replace("1 INVITE", "1 CANCEL");
+    p.handle(Bytes::from(cancel), udp(UAC), Instant::now());
+    assert_eq!(drain(&mut p)[0].1.status(), Some(481));
+}
+
+#[test]
+fn accepted_call_then_in_dialog_bye_loose_routed() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
+    let ok = drain(&mut p);
+    assert_eq!((ok[0].0, ok[0].1.status()), (addr(UAC), Some(200)));
+    // A retransmitted 200 (lost ACK) is forwarded too.
+    p.handle(
+        answer(&fwd, 200, "b1"),
+        udp(UAS),
+        now + Duration::from_millis(500),
+    );
+    assert_eq!(drain(&mut p).len(), 1);
+    // ACK and BYE from the caller, routed by the Record-Route.
+    for (method, branch) in [("ACK", "z9hG4bKack"), ("BYE", "z9hG4bKbye")] {
+        let req = format!(
+            "{method} sip:bob@{UAS} SIP/2.0\r\nVia: SIP/2.0/UDP {UAC};branch={branch}\r\nRoute: <sip:192.0.2.1:5060;lr>\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@{UAS}>;tag=b1\r\nCall-ID: call-1\r\nCSeq: {} {method}\r\nContent-Length: 0\r\n\r\n",
+            if method == "ACK" { 1 } else { 2 }
+        );
+        p.handle(Bytes::from(req), udp(UAC), now);
+        let out = drain(&mut p);
+        assert_eq!(out.len(), 1, "{method}");
+        assert_eq!(out[0].0, addr(UAS));
+        assert_eq!(
+            out[0].1.count(HeaderName::Route),
+            0,
+            "our Route entry popped"
+        );
+        assert_eq!(
+            out[0].1.count(HeaderName::RecordRoute),
+            0,
+            "no Record-Route in dialog"
+        );
+        if method == "BYE" {
+            p.handle(answer(&out[0].1, 200, "b1"), udp(UAS), now);
+            assert_eq!(drain(&mut p)[0].1.status(), Some(200));
+        }
+    }
+}
+
+#[test]
+fn no_answer_times_out_with_408() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    drain(&mut p);
+    let mut t = now;
+    let mut upstream = Vec::new();
+    while let Some(next) = p.poll_timeout() {
+        if next > now + Duration::from_secs(100) {
+            break;
+        }
+        t = next;
+        p.handle_timeout(t);
+        upstream.extend(drain(&mut p).into_iter().filter(|(to, _)| *to == addr(UAC)));
+    }
+    assert_eq!(upstream.first().and_then(|(_, m)| m.status()), Some(408));
+    assert!(t >= now + Duration::from_secs(32));
+}
+
+#[test]
+fn timer_c_cancels_a_branch_that_rings_forever() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+    drain(&mut p);
+    p.handle_timeout(now + Duration::from_secs(181));
+    let out = drain(&mut p);
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == addr(UAS) && m.method() == Some(Method::Cancel))
+    );
+}
+
+#[test]
+fn max_forwards_and_loops() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let zero = String::from_utf8_lossy(&invite("")).replace("Max-Forwards: 70", "Max-Forwards: 0");
+    p.handle(Bytes::from(zero), udp(UAC), now);
+    let out = drain(&mut p);
+    assert_eq!(out.last().and_then(|(_, m)| m.status()), Some(483));
+    // The forwarded request coming back unchanged is a loop.
+    let mut p = proxy();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(fwd.as_bytes().clone(), udp(UAS), now);
+    assert_eq!(
+        drain(&mut p).last().and_then(|(_, m)| m.status()),
+        Some(482)
+    );
+}
+
+#[test]
+fn relay_policy_and_local_users() {
+    let mut cfg_proxy = proxy();
+    cfg_proxy.cfg.relay_ip_literals = false;
+    let now = Instant::now();
+    cfg_proxy.handle(invite(""), udp(UAC), now);
+    assert_eq!(
+        drain(&mut cfg_proxy).last().and_then(|(_, m)| m.status()),
+        Some(403)
+    );
+    let mut p = proxy();
+    let local = String::from_utf8_lossy(&invite("")).replace(
+        &format!("INVITE sip:bob@{UAS}"),
+        "INVITE sip:bob@example.com",
+    );
+    p.handle(Bytes::from(local), udp(UAC), now);
+    assert_eq!(
+        drain(&mut p).last().and_then(|(_, m)| m.status()),
+        Some(404)
+    );
+}
+
+#[test]
+fn stray_response_forwarded_by_via() {
+    let mut p = proxy();
+    let stray = format!(
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKgone\r\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bKuac1;received=10.0.0.1;rport=5070\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    );
+    p.handle(Bytes::from(stray), udp(UAS), Instant::now());
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, addr(UAC));
+    assert_eq!(out[0].1.count(HeaderName::Via), 1);
+    // Not ours: dropped.
+    let foreign = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 203.0.113.9;branch=z9hG4bKx\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKy\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    p.handle(
+        Bytes::from_static(foreign.as_bytes()),
+        udp(UAS),
+        Instant::now(),
+    );
+    assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn double_record_route_when_transport_changes() {
+    let mut p = proxy();
+    let req = String::from_utf8_lossy(&invite("")).replace(
+        &format!("INVITE sip:bob@{UAS}"),
+        &format!("INVITE sip:bob@{UAS};transport=tcp"),
+    );
+    p.handle(Bytes::from(req), udp(UAC), Instant::now());
+    let fwd = drain(&mut p).remove(1).1;
+    let rr: Vec<_> = fwd
+        .record_routes()
+        .map(|r| r.expect("rr").uri.to_string())
+        .collect();
+    assert_eq!(
+        rr,
+        [
+            "sip:192.0.2.1:5060;transport=tcp;lr;r2=on",
+            "sip:192.0.2.1:5060;lr;r2=on"
+        ]
+    );
+    assert_eq!(
+        fwd.top_via().expect("via").transport(),
+        Some(Transport::Tcp)
+    );
+}
