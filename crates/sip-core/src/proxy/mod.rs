@@ -209,14 +209,14 @@ impl Proxy {
         }
         if method == Some(Method::Ack) {
             // An ACK for a 2xx: end to end, forwarded without a transaction.
-            if check_request(&msg, false).is_ok() {
-                if let Ok(Some((edited, hop))) = self.route(&msg, from) {
-                    let data = self.forwarded(&msg, &edited, hop, from, false);
-                    self.outbox.push_back(Transmit {
-                        to: self.peer_for(hop),
-                        data,
-                    });
-                }
+            if check_request(&msg, false).is_ok()
+                && let Ok(Some((edited, hop))) = self.route(&msg, from)
+            {
+                let data = self.forwarded(&msg, &edited, hop, from, false);
+                self.outbox.push_back(Transmit {
+                    to: self.peer_for(hop),
+                    data,
+                });
             }
             return;
         }
@@ -280,12 +280,14 @@ impl Proxy {
         let mut rest = &routes[..];
         // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
         // of ours; the real target is the last Route.
-        if let (Some(uri), Some(last)) = (msg.request_uri(), routes.last()) {
-            if self.own_uri(&uri) && !uri.as_sip().is_some_and(|u| u.lr()) && rest.len() > 0 {
-                edits.request_uri = Some(last.uri.as_str().to_owned());
-                edits.drop_last_route = true;
-                rest = &rest[..rest.len() - 1];
-            }
+        if let (Some(uri), Some(last)) = (msg.request_uri(), routes.last())
+            && self.own_uri(&uri)
+            && !uri.as_sip().is_some_and(|u| u.lr())
+            && !rest.is_empty()
+        {
+            edits.request_uri = Some(last.uri.as_str().to_owned());
+            edits.drop_last_route = true;
+            rest = &rest[..rest.len() - 1];
         }
         // Our own entries at the top (two of them after a double Record-Route).
         while let Some(first) = rest.first() {

@@ -51,7 +51,7 @@ pub struct NextHop {
 /// with the DNS resolver). The transport comes from the `transport` parameter, else
 /// `sips` means TLS, else UDP (RFC 3263 §4.1 for a numeric host).
 pub fn numeric_next_hop(uri: &SipUri<'_>) -> Option<NextHop> {
-    let host = match uri.maddr().and_then(|m| Host::parse(m)) {
+    let host = match uri.maddr().and_then(Host::parse) {
         Some(h) => h,
         None => uri.host,
     };
