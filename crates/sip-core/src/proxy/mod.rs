@@ -165,13 +165,21 @@ impl Proxy {
     /// Handles one received message.
     pub fn handle(&mut self, data: Bytes, from: Peer, now: Instant) {
         match Message::parse_with(data.clone(), &self.cfg.limits) {
-            Ok(msg) if msg.is_request() => self.on_request(msg, from, now),
-            Ok(msg) => self.on_response(msg, now),
+            Ok(msg) => self.handle_message(msg, from, now),
             Err(e) => {
                 if let Some(req) = rescue_request(&data) {
                     self.reply_stateless(&req, &Rejection::from(e), from);
                 }
             }
+        }
+    }
+
+    /// Handles a message the caller already parsed (to pick a shard by Call-ID, say).
+    pub fn handle_message(&mut self, msg: Message, from: Peer, now: Instant) {
+        if msg.is_request() {
+            self.on_request(msg, from, now)
+        } else {
+            self.on_response(msg, now)
         }
     }
 
