@@ -42,6 +42,9 @@ pub(crate) async fn accept_loop(
     shutdown: CancellationToken,
 ) {
     let mut connections = JoinSet::new();
+    // Refusals are logged as a warning once per period of saturation, so that a flood of
+    // connections does not also flood the log.
+    let mut saturated = false;
     loop {
         tokio::select! {
             biased;
@@ -50,13 +53,19 @@ pub(crate) async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let Ok(slot) = Arc::clone(&context.slots).try_acquire_owned() else {
-                        tracing::warn!(
-                            %peer, %local,
-                            "refusing TCP connection: {} connections are open",
-                            context.config.max_connections
-                        );
+                        let max = context.config.max_connections;
+                        if saturated {
+                            tracing::debug!(%peer, %local, "refusing TCP connection: {max} open");
+                        } else {
+                            tracing::warn!(
+                                %peer, %local,
+                                "refusing TCP connections: {max} are open (max_connections)"
+                            );
+                            saturated = true;
+                        }
                         continue;
                     };
+                    saturated = false;
                     let connection = Connection::open(stream, peer, local, &context, slot);
                     connections.spawn(connection.run(Arc::clone(&context), shutdown.clone()));
                 }
