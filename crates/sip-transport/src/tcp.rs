@@ -192,10 +192,20 @@ impl Connection {
                         conn: Some(self.registration.id()),
                     };
                     context.handler.handle(inbound, &context.sender);
+                    self.flush_queued(context.config.tcp_idle_timeout).await?;
                 }
                 Err(err) => return Err(format!("bad framing: {err}")),
             }
         }
+    }
+
+    /// Writes what is queued for the connection (the handler's replies), so that a peer
+    /// sending many requests in one segment does not overflow the queue.
+    async fn flush_queued(&mut self, limit: Duration) -> Result<(), String> {
+        while let Ok(data) = self.outgoing.try_recv() {
+            write(&mut self.stream, &data, limit).await?;
+        }
+        Ok(())
     }
 }
 

@@ -209,6 +209,33 @@ async fn tcp_two_messages_in_one_write_are_framed_apart() {
 }
 
 #[tokio::test]
+async fn tcp_many_pipelined_messages_are_all_answered_in_order() {
+    // A queue of one: replies must be written as each message is handled, not pile up.
+    let config = TransportConfig {
+        connection_queue: 1,
+        ..TransportConfig::default()
+    };
+    let server = start(&["tcp:127.0.0.1:0"], config);
+    let mut client = TcpStream::connect(server.tcp.expect("tcp"))
+        .await
+        .expect("connect");
+    let messages: String = (0..300).map(|i| options(&format!("pipe{i}"), "")).collect();
+    let (mut reader, mut writer) = client.split();
+    let (written, echoed) = tokio::join!(writer.write_all(messages.as_bytes()), async {
+        let mut data = vec![0; messages.len()];
+        timeout(PATIENCE, reader.read_exact(&mut data))
+            .await
+            .expect("all answers within the patience")
+            .map(|_| data)
+    });
+    written.expect("sent");
+    assert!(
+        echoed.expect("read") == messages.as_bytes(),
+        "answers out of order"
+    );
+}
+
+#[tokio::test]
 async fn tcp_message_split_over_writes_is_delivered_once_complete() {
     let mut server = default_server();
     let mut client = TcpStream::connect(server.tcp.expect("tcp"))
