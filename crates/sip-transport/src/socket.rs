@@ -57,10 +57,15 @@ fn new_socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<So
     Ok(socket)
 }
 
-/// Logs a warning when the kernel granted a smaller buffer than asked for. Linux reports
-/// twice the granted size (it counts its own bookkeeping), capped by `net.core.<sysctl>`.
-fn warn_if_capped(addr: SocketAddr, option: &str, asked: usize, granted: usize, sysctl: &str) {
-    if granted < asked {
+/// How much more than the size asked for the kernel reports for a buffer that it
+/// granted in full: Linux doubles the value (it counts its own bookkeeping).
+const REPORTED_FACTOR: usize = if cfg!(target_os = "linux") { 2 } else { 1 };
+
+/// Logs a warning when the kernel granted a smaller buffer than asked for (on Linux,
+/// capped by `net.core.<sysctl>`).
+fn warn_if_capped(addr: SocketAddr, option: &str, asked: usize, reported: usize, sysctl: &str) {
+    if reported < asked.saturating_mul(REPORTED_FACTOR) {
+        let granted = reported / REPORTED_FACTOR;
         tracing::warn!(
             %addr,
             "{option} capped by the kernel at {granted} bytes (asked for {asked}); \
