@@ -11,7 +11,8 @@ use tokio::net::UdpSocket;
 
 /// A cheap, cloneable handle that sends on the sockets and connections of a
 /// [`crate::Transports`]. It never waits: a full socket buffer or connection queue is an
-/// error, not a stall of the calling task.
+/// error, not a stall of the calling task. The UDP sockets stay open while a `Sender`
+/// exists, even after [`crate::Transports::run`] has returned.
 #[derive(Clone)]
 pub struct Sender {
     inner: Arc<Inner>,
