@@ -11,13 +11,14 @@
 //! - [`local_domains`]: host name, interface addresses and aliases that are "us".
 //! - [`logging`]: `tracing` output and its level (`RUST_LOG`, `-v`, `[log] level`).
 //! - [`server`]: binds, serves and stops.
-//! - [`sip_handler`]: hands received messages to the SIP core and sends its replies.
+//! - [`proxy_shards`]: hands received messages to the sharded sans-IO proxy and sends
+//!   what it emits.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod cli;
 pub mod config;
 pub mod local_domains;
 pub mod logging;
+pub mod proxy_shards;
 pub mod server;
 pub mod shutdown;
-pub mod sip_handler;

@@ -3,10 +3,13 @@
 
 use crate::config::Config;
 use crate::local_domains::local_domains;
+use crate::proxy_shards::ProxyHandler;
 use crate::shutdown::ShutdownSignals;
-use crate::sip_handler::EndpointHandler;
-use sip_core::{Endpoint, EndpointConfig};
-use sip_transport::{BindError, Transports};
+use sip_core::proxy::ProxyConfig;
+use sip_core::proxy::routing::Interface;
+use sip_core::transaction::TimerConfig;
+use sip_transport::{BindError, ListenSpec, Transports};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Why the server could not run.
@@ -25,18 +28,78 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
     let domains = local_domains(&config.domains, &config.listen);
     let transports = Transports::bind(&config.listen, config.transport_config())?;
-    let endpoint = Endpoint::new(EndpointConfig {
-        local_domains: domains.clone(),
-        server: config.server_header.clone(),
-        limits: config.message_limits(),
-    });
     tracing::info!("local domains: {}", domains.join(", "));
     tracing::info!("database: {}", config.database);
     for spec in transports.local_specs() {
         tracing::info!("listening on {spec}");
     }
-    let handler = Arc::new(EndpointHandler::new(endpoint));
+    let interfaces = interfaces(
+        &transports.local_specs(),
+        &domains,
+        config.proxy.advertise.as_deref(),
+    );
+    for i in &interfaces {
+        tracing::info!(
+            "{} {} advertised as {}",
+            i.transport.uri_token(),
+            i.bind,
+            i.advertise
+        );
+    }
+    let mut proxy = ProxyConfig::new(domains.clone(), interfaces, config.server_header.clone());
+    proxy.timers = TimerConfig {
+        t1: config.proxy.t1,
+        t2: config.proxy.t2,
+        t4: config.proxy.t4,
+    };
+    proxy.timer_c = config.proxy.timer_c;
+    proxy.relay_ip_literals = config.proxy.relay_to_ip_literals;
+    proxy.limits = config.message_limits();
+    let shards = std::thread::available_parallelism().map_or(1, usize::from);
+    let handler = Arc::new(ProxyHandler::start(proxy, shards, transports.sender()));
     transports.run(handler, signals.received()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What each listener advertises in Via and Record-Route: the configured host, else its
+/// own address, else (for a wildcard) the first local address of its family that is not
+/// loopback, else loopback.
+fn interfaces(specs: &[ListenSpec], domains: &[String], advertise: Option<&str>) -> Vec<Interface> {
+    specs
+        .iter()
+        .map(|spec| {
+            let ip = spec.addr.ip();
+            let host = match advertise {
+                Some(h) => h.to_owned(),
+                None if !ip.is_unspecified() => host_text(ip),
+                None => domains
+                    .iter()
+                    .filter_map(|d| d.parse::<IpAddr>().ok())
+                    .find(|a| a.is_ipv4() == ip.is_ipv4() && !a.is_loopback())
+                    .map_or_else(
+                        || {
+                            if ip.is_ipv4() {
+                                "127.0.0.1".to_owned()
+                            } else {
+                                "[::1]".to_owned()
+                            }
+                        },
+                        host_text,
+                    ),
+            };
+            Interface {
+                transport: spec.transport,
+                bind: spec.addr,
+                advertise: format!("{host}:{}", spec.addr.port()),
+            }
+        })
+        .collect()
+}
+
+fn host_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    }
 }

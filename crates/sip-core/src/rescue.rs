@@ -10,7 +10,10 @@ use sip_msg::{HeaderName, Message};
 /// Builds a parsable request holding the routing headers of `raw`, or `None` when they
 /// cannot be found (then the request is dropped: nobody can be answered).
 pub fn rescue_request(raw: &[u8]) -> Option<Message> {
-    if raw.starts_with(b"SIP/") {
+    if raw
+        .get(..4)
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"SIP/"))
+    {
         return None;
     }
     let mut out = BytesMut::with_capacity(raw.len().min(8192) + 32);

@@ -16,6 +16,20 @@ pub(super) struct ConfigFile {
     pub(super) limits: LimitsSection,
     #[serde(default)]
     pub(super) log: LogSection,
+    #[serde(default)]
+    pub(super) proxy: ProxySection,
+}
+
+/// `[proxy]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProxySection {
+    pub(super) relay_to_ip_literals: Option<bool>,
+    pub(super) advertise: Option<Spanned<String>>,
+    pub(super) t1_ms: Option<Spanned<u64>>,
+    pub(super) t2_ms: Option<Spanned<u64>>,
+    pub(super) t4_ms: Option<Spanned<u64>>,
+    pub(super) timer_c: Option<Spanned<u64>>,
 }
 
 /// `[server]`

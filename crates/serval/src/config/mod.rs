@@ -65,6 +65,38 @@ pub struct Config {
     pub limits: Limits,
     /// The log level or filter, when the file sets one.
     pub log_level: Option<String>,
+    /// Proxy behaviour.
+    pub proxy: Proxy,
+}
+
+/// `[proxy]`: forwarding policy and transaction timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxy {
+    /// Relay requests whose Request-URI is a foreign IP address (off: no open relay).
+    pub relay_to_ip_literals: bool,
+    /// The host written in Via and Record-Route for wildcard listeners.
+    pub advertise: Option<String>,
+    /// RFC 3261 T1, T2, T4.
+    pub t1: Duration,
+    /// See `t1`.
+    pub t2: Duration,
+    /// See `t1`.
+    pub t4: Duration,
+    /// Timer C: how long an INVITE branch may ring.
+    pub timer_c: Duration,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Proxy {
+            relay_to_ip_literals: false,
+            advertise: None,
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+            timer_c: Duration::from_secs(180),
+        }
+    }
 }
 
 /// Bounds on what the server accepts.
@@ -118,6 +150,7 @@ impl Default for Config {
                 udp_recv_buffer: transport.udp_recv_buffer,
             },
             log_level: None,
+            proxy: Proxy::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! reported at the place it was written.
 
 use super::error::Reporter;
-use super::file::{ConfigFile, LimitsSection};
+use super::file::{ConfigFile, LimitsSection, ProxySection};
 use super::{Config, ConfigError, DatabaseUrl, Limits, parse_domain, parse_log_filter};
 use sip_transport::ListenSpec;
 use std::collections::HashMap;
@@ -49,7 +49,48 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
             .map_err(|err| report.at(level.span(), err.to_string()))?;
         config.log_level = Some(filter);
     }
+    config.proxy = proxy(file.proxy, report)?;
     Ok(config)
+}
+
+/// `[proxy]`: timers greater than zero, T2 not below T1, an advertised host that parses.
+fn proxy(section: ProxySection, report: &Reporter<'_>) -> Result<super::Proxy, ConfigError> {
+    let mut out = super::Proxy::default();
+    let millis = |v: &Option<Spanned<u64>>, name: &str, default: Duration| match v {
+        None => Ok(default),
+        Some(v) if *v.get_ref() == 0 => {
+            Err(report.at(v.span(), format!("{name} must be greater than 0")))
+        }
+        Some(v) => Ok(Duration::from_millis(*v.get_ref())),
+    };
+    out.t1 = millis(&section.t1_ms, "t1_ms", out.t1)?;
+    out.t2 = millis(&section.t2_ms, "t2_ms", out.t2)?;
+    out.t4 = millis(&section.t4_ms, "t4_ms", out.t4)?;
+    if out.t2 < out.t1 {
+        let span = section
+            .t2_ms
+            .as_ref()
+            .or(section.t1_ms.as_ref())
+            .map_or(0..0, |v| v.span());
+        return Err(report.at(span, "t2_ms must not be smaller than t1_ms"));
+    }
+    if let Some(c) = &section.timer_c {
+        if *c.get_ref() == 0 {
+            return Err(report.at(c.span(), "timer_c must be greater than 0 (seconds)"));
+        }
+        out.timer_c = Duration::from_secs(*c.get_ref());
+    }
+    if let Some(host) = section.advertise {
+        if sip_msg::Host::parse(host.get_ref()).is_none() {
+            return Err(report.at(
+                host.span(),
+                "advertise must be a host name, an IPv4 address or a bracketed IPv6 address",
+            ));
+        }
+        out.advertise = Some(host.into_inner());
+    }
+    out.relay_to_ip_literals = section.relay_to_ip_literals.unwrap_or(false);
+    Ok(out)
 }
 
 /// `[server] listen`: at least one address, each valid, none twice.

@@ -18,8 +18,9 @@ pub struct Interface {
     pub advertise: String,
 }
 
-/// Whether `uri` names this server: one of its domains or addresses, on one of its ports
-/// (or no port, when some interface listens on the transport's default port).
+/// Whether `uri` names this server: one of its domains without a port (RFC 3263 would
+/// bring it to us), or one of its domains or addresses with the port of one of its
+/// interfaces (no port meaning the transport's default).
 pub fn is_own_uri(uri: &SipUri<'_>, domains: &[String], interfaces: &[Interface]) -> bool {
     let host_local = match uri.host {
         Host::Domain(d) => domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
@@ -33,6 +34,9 @@ pub fn is_own_uri(uri: &SipUri<'_>, domains: &[String], interfaces: &[Interface]
     };
     if !host_local {
         return false;
+    }
+    if uri.port.is_none() && matches!(uri.host, Host::Domain(_)) {
+        return true;
     }
     let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
     interfaces.iter().any(|i| i.bind.port() == port)
