@@ -2,8 +2,8 @@
 //! test: the parser reads it as the RFC says, and the endpoint answers what
 //! `manifest.tsv` expects.
 //!
-//! The corpus lives beside the workspace, in `../shared/testdata/sip-torture/`
-//! (`$CARGO_MANIFEST_DIR/../../../shared/testdata/sip-torture`); set `SIP_TORTURE_DIR` to
+//! The corpus is vendored in `testdata/sip-torture/` at the repository root (see its
+//! PROVENANCE.md); set `SIP_TORTURE_DIR` to
 //! use another copy. Each file gets its own `#[test]` (named after the file), which runs:
 //!
 //! 1. the generic checks driven by the manifest row: a message of class `valid*` parses
@@ -121,15 +121,12 @@ const DROP_WAIVERS: &[(&str, &str)] = &[(
 fn torture_dir() -> PathBuf {
     let dir = match std::env::var_os("SIP_TORTURE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sip-torture")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sip-torture"),
     };
     assert!(
         dir.join("manifest.tsv").is_file(),
-        "the SIP torture corpus is missing: expected {}/manifest.tsv. The tests read \
-         ../shared/testdata/sip-torture beside the workspace; check it out there or set \
-         SIP_TORTURE_DIR to its path",
+        "the SIP torture corpus is missing: expected {}/manifest.tsv (testdata/sip-torture \
+         in the repository, or the folder SIP_TORTURE_DIR names)",
         dir.display()
     );
     dir
