@@ -252,6 +252,30 @@ fn split_header_line(line: &[u8]) -> Option<(usize, usize)> {
     (line.get(i) == Some(&b':')).then_some((name_end, i + 1))
 }
 
+/// The lines of a header section with their continuation lines (a folded value stays
+/// one line, folds included), without the final line end.
+fn unfolded_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= head.len() {
+            return None;
+        }
+        let start = pos;
+        loop {
+            match memchr(b'\n', &head[pos..]) {
+                Some(o) => pos += o + 1,
+                None => pos = head.len(),
+            }
+            if !matches!(head.get(pos), Some(b' ' | b'\t')) {
+                break;
+            }
+        }
+        let line = &head[start..pos];
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
 /// Frames the first message of a stream buffer (RFC 3261 §18.3): leading CR/LF
 /// keep-alives, then a header section ended by an empty line, then exactly
 /// Content-Length octets of body (none when Content-Length is absent).
@@ -274,13 +298,10 @@ pub fn frame_stream(b: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
         return Err(ParseError::HeaderSectionTooLarge);
     }
     let head = &b[..head_end];
-    let cl_values = head.split(|&c| c == b'\n').filter_map(|line| {
+    let cl_values = unfolded_lines(head).skip(1).filter_map(|line| {
         let (name_end, value_start) = split_header_line(line)?;
         let name = std::str::from_utf8(&line[..name_end]).ok()?;
-        (HeaderName::from_name(name) == HeaderName::ContentLength).then(|| {
-            let v = &line[value_start..];
-            v.strip_suffix(b"\r").unwrap_or(v)
-        })
+        (HeaderName::from_name(name) == HeaderName::ContentLength).then(|| &line[value_start..])
     });
     let body_len = content_length(cl_values)?.unwrap_or(0);
     let total = body_start + body_len;
@@ -347,8 +368,12 @@ impl Message {
                     _ => break,
                 }
             }
-            let line_stop = end_nl.map_or(b.len(), |n| n + 1);
-            let mut value_end = end_nl.unwrap_or(b.len());
+            // Every header line ends with a line end (RFC 3261 §7.3): a datagram may lack
+            // the empty line after the last header (RFC 4475 §3.1.2.15), not the CRLF of
+            // the line itself, which would leave an edit nowhere to append a header.
+            let end_nl = end_nl.ok_or(ParseError::Unterminated)?;
+            let line_stop = end_nl + 1;
+            let mut value_end = end_nl;
             if value_end > pos && b[value_end - 1] == b'\r' {
                 value_end -= 1;
             }
@@ -563,7 +588,11 @@ fn parse_start_line(
     to: usize,
 ) -> Result<(StartLine, Span, Span), ParseError> {
     let line = &b[from..to];
-    if line.starts_with(b"SIP/") {
+    // The version is case-insensitive (RFC 3261 §7.1): `sip/2.0 200 OK` is a response.
+    if line
+        .get(..4)
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"SIP/"))
+    {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let sp = memchr(b' ', line).ok_or(ParseError::StartLine)?;
         check_version(&line[..sp])?;
@@ -688,6 +717,15 @@ v=0\n";
     }
 
     #[test]
+    fn lower_case_version_in_a_status_line() {
+        // Found by the property tests: `sip/2.0` was read as a request method.
+        let m = Message::parse(Bytes::from_static(b"sip/2.0 180 Ringing\r\nl: 0\r\n\r\n"))
+            .expect("parses");
+        assert_eq!(m.status(), Some(180));
+        assert_eq!(m.reason(), Some("Ringing"));
+    }
+
+    #[test]
     fn start_line_errors() {
         let cases: [(&[u8], ParseError); 6] = [
             (b"OPTIONS sip:a@b SIP/7.0\r\n\r\n", ParseError::Version),
@@ -779,6 +817,42 @@ v=0\n";
                 &limits
             ),
             Err(ParseError::ContentLength)
+        );
+    }
+
+    #[test]
+    fn folded_content_length_on_a_stream() {
+        // Found by the property tests: `frame_stream` read Content-Length line by line,
+        // so a value folded after the colon (legal LWS) was a framing error.
+        let msg = b"OPTIONS sip:a@b SIP/2.0\r\nl:\r\n 3\r\nSubject: x\r\n\r\nabcOPTIONS";
+        assert_eq!(
+            frame_stream(msg, &Limits::default()),
+            Ok(Frame::Message(msg.len() - 7))
+        );
+        let m = Message::parse(Bytes::from_static(msg)).expect("parses");
+        assert_eq!(m.body(), b"abc");
+    }
+
+    #[test]
+    fn header_line_without_line_end() {
+        // Found by the property tests: a datagram ending inside its last header line was
+        // accepted, and an edit appending a header glued it to that line.
+        for bad in [
+            &b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS"[..],
+            b"OPTIONS sip:a@b SIP/2.0\r\nSubject: a\r\n b",
+        ] {
+            assert_eq!(
+                Message::parse(Bytes::from_static(bad)).err(),
+                Some(ParseError::Unterminated)
+            );
+        }
+        // Without the empty line, but with the line end: accepted (RFC 4475 §3.1.2.15).
+        let m = Message::parse(Bytes::from_static(b"OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\n"))
+            .expect("parses");
+        let out = m.edit().set_max_forwards(70).to_bytes();
+        assert_eq!(
+            &out[..],
+            b"OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\nMax-Forwards: 70\r\n"
         );
     }
 

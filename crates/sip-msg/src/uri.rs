@@ -386,25 +386,29 @@ impl<'a> SipUri<'a> {
     }
 }
 
-/// Every parameter of `a` either matches the same parameter of `b`, or is absent from
-/// `b` and is not one of `transport`, `user`, `ttl`, `method`, `maddr` (which never
-/// match their absence, even with their default value).
+/// Every parameter of `a` either matches a parameter of the same name in `b`, or is
+/// absent from `b` and is not one of `transport`, `user`, `ttl`, `method`, `maddr`
+/// (which never match their absence, even with their default value).
+///
+/// A name that appears twice (which RFC 3261 does not define) is compared against every
+/// parameter of that name rather than the first, so that a URI always matches itself.
 fn params_match(a: &Params<'_>, b: &Params<'_>) -> bool {
     a.iter().all(|p| {
         let name = unescape(p.name);
-        let other = b
+        let mut same_name = b
             .iter()
-            .find(|q| unescape(q.name).eq_ignore_ascii_case(&name));
-        match other {
-            Some(q) => match (p.value, q.value) {
-                (None, None) => true,
-                (Some(x), Some(y)) => unescape(x).eq_ignore_ascii_case(&unescape(y)),
-                _ => false,
-            },
-            None => !["transport", "user", "ttl", "method", "maddr"]
+            .filter(|q| unescape(q.name).eq_ignore_ascii_case(&name))
+            .peekable();
+        if same_name.peek().is_none() {
+            return !["transport", "user", "ttl", "method", "maddr"]
                 .iter()
-                .any(|n| n.as_bytes().eq_ignore_ascii_case(&name)),
+                .any(|n| n.as_bytes().eq_ignore_ascii_case(&name));
         }
+        same_name.any(|q| match (p.value, q.value) {
+            (None, None) => true,
+            (Some(x), Some(y)) => unescape(x).eq_ignore_ascii_case(&unescape(y)),
+            _ => false,
+        })
     })
 }
 
@@ -567,6 +571,15 @@ mod tests {
             Uri::parse("tel:+1-201-555-0123;phone-context=x"),
             Ok(Uri::Tel(_))
         ));
+    }
+
+    #[test]
+    fn a_uri_with_a_repeated_parameter_matches_itself() {
+        // Found by the property tests: only the first `method` was looked at, so the
+        // second never matched and the URI differed from itself.
+        let u = sip("sip:h.example;method=INVITE;lr;method=REGISTER");
+        assert!(u.matches(&u));
+        assert!(!u.matches(&sip("sip:h.example;method=INVITE;lr")));
     }
 
     #[test]

@@ -39,12 +39,16 @@ impl<'a> NameAddr<'a> {
             if c.peek() != Some(b'<') {
                 return Err(err);
             }
-        } else if let Some(lt) = c.rest().find('<') {
-            // `*(token LWS) <`: everything before `<` must be tokens and white space.
+        } else if let Some(lt) = c
+            .rest()
+            .bytes()
+            .position(|b| !(is_token(b) || is_lws(b)))
+            .filter(|&i| c.rest().as_bytes()[i] == b'<')
+        {
+            // `*(token LWS) <`. Anything else before the first `<` (a `:` after a
+            // scheme, a `;`) means an addr-spec, whose parameters may hold a `<` of
+            // their own in a quoted string.
             let before = &c.rest()[..lt];
-            if !before.bytes().all(|b| is_token(b) || is_lws(b)) {
-                return Err(err);
-            }
             let words = trim_lws(before);
             if !words.is_empty() {
                 display = Some(words);
@@ -204,6 +208,18 @@ mod tests {
         assert!(d.uri.as_sip().expect("sip").params.has("unknownparam"));
         let e = NameAddr::parse("Bob Smith <sip:bob@x>", HeaderName::To).expect("valid");
         assert_eq!(e.display, Some("Bob Smith"));
+    }
+
+    #[test]
+    fn addr_spec_with_a_quoted_angle_bracket_in_a_parameter() {
+        // Found by the property tests: the first `<` anywhere was taken for the start of
+        // a name-addr, so this valid addr-spec was refused.
+        let a =
+            NameAddr::parse("sip:a@b.example;x=\"<1>\";tag=7", HeaderName::From).expect("valid");
+        assert!(!a.bracketed);
+        assert_eq!(a.uri.as_str(), "sip:a@b.example");
+        assert_eq!(a.params.value("x").as_deref(), Some("<1>"));
+        assert_eq!(a.tag(), Some("7"));
     }
 
     #[test]
