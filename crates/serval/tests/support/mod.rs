@@ -25,10 +25,16 @@ impl Serval {
     /// Starts `serval -l udp:127.0.0.1:0 -l tcp:127.0.0.1:0 ARGS` and waits until it
     /// says where it listens.
     pub fn start(args: &[&str]) -> Serval {
+        Serval::start_logging("info", args)
+    }
+
+    /// [`Serval::start`] with the log filter `RUST_LOG=filter` (`"info,sip=trace"` logs
+    /// every SIP message received and sent, for [`Serval::wait_for_log`]).
+    pub fn start_logging(filter: &str, args: &[&str]) -> Serval {
         let mut child = Command::new(env!("CARGO_BIN_EXE_serval"))
             .args(["-l", "udp:127.0.0.1:0", "-l", "tcp:127.0.0.1:0"])
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
