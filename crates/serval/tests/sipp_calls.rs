@@ -379,6 +379,28 @@ fn tcp_caller_udp_callee_caller_cancels() {
     );
 }
 
+#[test]
+fn tcp_caller_udp_callee_caller_hangs_up() {
+    call(
+        "tcp-udp-caller-bye",
+        12,
+        Flow::CallerHangsUp,
+        Transport::Tcp,
+        Transport::Udp,
+    );
+}
+
+#[test]
+fn tcp_caller_udp_callee_callee_hangs_up() {
+    call(
+        "tcp-udp-callee-bye",
+        13,
+        Flow::CalleeHangsUp,
+        Transport::Tcp,
+        Transport::Udp,
+    );
+}
+
 /// Caller -> first serval -> second serval -> callee, over UDP: the first relays to the
 /// second by the INVITE's preloaded Route, the second to the callee's IP literal. Both
 /// record-route; the caller's ACK and BYE follow both entries.

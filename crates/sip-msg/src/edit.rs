@@ -206,24 +206,43 @@ impl<'m> Editor<'m> {
         self
     }
 
-    /// Removes the first value of the first line of the list header `name` (the top Route
-    /// when a proxy pops its own entry).
-    pub fn remove_first_value(&mut self, name: HeaderName) -> &mut Self {
-        let Some(field) = self.msg.fields.iter().find(|f| f.name == name).copied() else {
-            return self;
-        };
-        let value = self.msg.head_str().get(field.value.range()).unwrap_or("");
-        let mut values = split_list(value);
-        let (_first, second) = (values.next(), values.next());
-        match second.and_then(|s| self.msg.offset_of(s)) {
-            Some(second_at) => self.lump(field.value.start as usize, second_at, format_args!("")),
-            None => self.lump(
-                field.line.start as usize,
-                field.line.end as usize,
-                format_args!(""),
-            ),
+    /// Removes the first `n` values of the list header `name`, across its lines (a proxy
+    /// popping its own Route entries, two of them after a double Record-Route).
+    pub fn remove_first_values(&mut self, name: HeaderName, n: usize) -> &mut Self {
+        let mut left = n;
+        let fields: Vec<_> = self
+            .msg
+            .fields
+            .iter()
+            .filter(|f| f.name == name)
+            .copied()
+            .collect();
+        for field in fields {
+            if left == 0 {
+                break;
+            }
+            let value = self.msg.head_str().get(field.value.range()).unwrap_or("");
+            let values: Vec<&str> = split_list(value).collect();
+            if values.len() <= left {
+                left -= values.len();
+                self.lump(
+                    field.line.start as usize,
+                    field.line.end as usize,
+                    format_args!(""),
+                );
+            } else {
+                if let Some(keep_at) = self.msg.offset_of(values[left]) {
+                    self.lump(field.value.start as usize, keep_at, format_args!(""));
+                }
+                left = 0;
+            }
         }
         self
+    }
+
+    /// Removes the first value of the list header `name`.
+    pub fn remove_first_value(&mut self, name: HeaderName) -> &mut Self {
+        self.remove_first_values(name, 1)
     }
 
     /// Writes the edited message.
@@ -388,6 +407,29 @@ Content-Length: 0\r\n\r\n";
         let v2 = v2.top_via().expect("via");
         assert_eq!(v2.received(), Some("192.0.2.78".parse().expect("ip")));
         assert_eq!(v2.rport(), None);
+    }
+
+    #[test]
+    fn remove_first_values_across_lines() {
+        let m = msg(&REQ.replace(
+            "Max-Forwards: 70\r\n",
+            "Route: <sip:a;lr>, <sip:b;lr>, <sip:c;lr>\r\nRoute: <sip:d;lr>\r\nMax-Forwards: 70\r\n",
+        ));
+        let routes = |n: usize| {
+            let out = Message::parse(
+                m.edit()
+                    .remove_first_values(HeaderName::Route, n)
+                    .to_bytes(),
+            )
+            .expect("parses");
+            out.list(HeaderName::Route)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(routes(1), ["<sip:b;lr>", "<sip:c;lr>", "<sip:d;lr>"]);
+        assert_eq!(routes(2), ["<sip:c;lr>", "<sip:d;lr>"]);
+        assert_eq!(routes(3), ["<sip:d;lr>"]);
+        assert!(routes(4).is_empty());
     }
 
     #[test]

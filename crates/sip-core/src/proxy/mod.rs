@@ -191,14 +191,9 @@ impl Proxy {
     fn is_local_domain(&self, uri: &Uri<'_>) -> bool {
         uri.as_sip().is_some_and(|u| match u.host {
             sip_msg::Host::Domain(d) => self.cfg.domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
-            h => {
-                self.own_uri(uri)
-                    || self
-                        .cfg
-                        .interfaces
-                        .iter()
-                        .any(|i| Some(i.bind.ip()) == h.ip())
-            }
+            // An address of ours names us only on one of our ports: another port on the
+            // same address is another server.
+            _ => self.own_uri(uri),
         })
     }
 
@@ -385,9 +380,7 @@ impl Proxy {
             .saturating_sub(1);
         let mut e = msg.edit();
         e.set_via_received(from.remote.ip(), from.remote.port());
-        for _ in 0..edits.pop_routes {
-            e.remove_first_value(HeaderName::Route);
-        }
+        e.remove_first_values(HeaderName::Route, edits.pop_routes);
         if edits.drop_last_route {
             // Only reached with a single Route line in practice; rebuild the list.
             e.remove_header(HeaderName::Route);
