@@ -48,7 +48,11 @@ Content-Length: 0\r\n\
 fn bench(c: &mut Criterion) {
     for (name, text) in [("INVITE", INVITE), ("REGISTER", REGISTER)] {
         let bytes = Bytes::from_static(text.as_bytes());
-        assert!(Message::parse(bytes.clone()).and_then(|m| m.validate()).is_ok());
+        assert!(
+            Message::parse(bytes.clone())
+                .and_then(|m| m.validate())
+                .is_ok()
+        );
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(1));
         g.bench_function("parse", |b| {
