@@ -169,8 +169,12 @@ impl<'m> Editor<'m> {
                 .find(|p| p.name.eq_ignore_ascii_case("received"))
             {
                 Some(p) => {
-                    if let (Some(v), Some(name_at)) = (p.value, self.msg.offset_of(p.name)) {
-                        let end = self.msg.offset_of(v).map_or(name_at, |a| a + v.len());
+                    if let Some(name_at) = self.msg.offset_of(p.name) {
+                        // The whole parameter is replaced, `received` without a value too.
+                        let end = p
+                            .value
+                            .and_then(|v| Some(self.msg.offset_of(v)? + v.len()))
+                            .unwrap_or(name_at + p.name.len());
                         self.lump(name_at, end, format_args!("received={}", ip_text(source)));
                     }
                 }
@@ -430,6 +434,22 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(routes(2), ["<sip:c;lr>", "<sip:d;lr>"]);
         assert_eq!(routes(3), ["<sip:d;lr>"]);
         assert!(routes(4).is_empty());
+    }
+
+    #[test]
+    fn received_without_a_value_is_filled_in() {
+        // Found by the fuzzer: `;received` with no value was left as it was, so the
+        // response carried no received address.
+        let m = msg(&REQ.replace(";rport", ";received"));
+        let out = m
+            .edit()
+            .set_via_received("192.0.2.77".parse().expect("ip"), 5060)
+            .to_bytes();
+        let m = Message::parse(out).expect("parses");
+        let v = m.top_via().expect("via");
+        assert_eq!(v.received(), Some("192.0.2.77".parse().expect("ip")));
+        assert_eq!(v.params.iter().filter(|p| p.name == "received").count(), 1);
+        assert_eq!(v.branch(), Some("z9hG4bKnashds8"));
     }
 
     #[test]
