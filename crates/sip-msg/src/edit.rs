@@ -147,7 +147,9 @@ impl<'m> Editor<'m> {
         let Ok(via) = self.msg.top_via() else {
             return self;
         };
-        let rport_requested = via.rport() == Some(None);
+        // Requested means present without a value: an `rport=junk` is left alone rather
+        // than given a second value.
+        let rport_requested = via.params.get("rport") == Some(None);
         // The rport value goes first: when rport is the last parameter both edits land
         // at the same offset, and edits at one offset are written in the order made.
         if rport_requested {
@@ -450,6 +452,21 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(v.received(), Some("192.0.2.77".parse().expect("ip")));
         assert_eq!(v.params.iter().filter(|p| p.name == "received").count(), 1);
         assert_eq!(v.branch(), Some("z9hG4bKnashds8"));
+    }
+
+    #[test]
+    fn rport_with_a_bad_value_is_not_given_a_second_one() {
+        // Found by the fuzzer: `rport=2001:d` read as "rport requested" got `=40000`
+        // inserted after its name, which broke the Via.
+        let m = msg(&REQ.replace(";rport", ";rport=2001:d"));
+        let out = m
+            .edit()
+            .set_via_received("192.0.2.77".parse().expect("ip"), 40000)
+            .to_bytes();
+        let m = Message::parse(out).expect("parses");
+        let v = m.top_via().expect("the Via still parses");
+        assert_eq!(v.params.get("rport"), Some(Some("2001:d")));
+        assert_eq!(v.received(), Some("192.0.2.77".parse().expect("ip")));
     }
 
     #[test]

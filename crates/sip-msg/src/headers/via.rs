@@ -112,7 +112,7 @@ impl<'a> Via<'a> {
     }
 
     /// The `rport` parameter (RFC 3581): `Some(None)` when present without a value (a
-    /// request for it), `Some(Some(p))` once filled in.
+    /// request for it) or with one that is not a port, `Some(Some(p))` once filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
         self.params
             .get("rport")

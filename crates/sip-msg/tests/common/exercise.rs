@@ -347,7 +347,7 @@ pub fn exercise_edits(m: &Message) {
             let after = out
                 .top_via()
                 .unwrap_or_else(|e| panic!("top Via broken by set_via_received: {e:?}"));
-            let rport_requested = before.rport() == Some(None);
+            let rport_requested = before.params.get("rport") == Some(None);
             if before.host.ip() != Some(ip) || rport_requested || before.received().is_some() {
                 assert_eq!(after.received(), Some(ip), "received set");
             }
