@@ -83,27 +83,7 @@ impl<'m> Editor<'m> {
     /// Removes the top Via value (RFC 3261 §16.7 step 3): the whole line when it holds one
     /// value, else only the first value of the line.
     pub fn remove_top_via(&mut self) -> &mut Self {
-        let Some(field) = self
-            .msg
-            .fields
-            .iter()
-            .find(|f| f.name == HeaderName::Via)
-            .copied()
-        else {
-            return self;
-        };
-        let value = self.msg.head_str().get(field.value.range()).unwrap_or("");
-        let mut values = split_list(value);
-        let (_first, second) = (values.next(), values.next());
-        match second.and_then(|s| self.msg.offset_of(s)) {
-            Some(second_at) => self.lump(field.value.start as usize, second_at, format_args!("")),
-            None => self.lump(
-                field.line.start as usize,
-                field.line.end as usize,
-                format_args!(""),
-            ),
-        }
-        self
+        self.remove_first_values(HeaderName::Via, 1)
     }
 
     /// Inserts a Record-Route value above the existing ones (RFC 3261 §16.6 step 4).

@@ -183,10 +183,7 @@ impl ClientTransaction {
 
     /// When [`ClientTransaction::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.retransmit.map(|(at, _)| at), self.deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        super::earliest(self.retransmit.map(|(at, _)| at), self.deadline)
     }
 
     /// Fires the timers that are due at `now`.

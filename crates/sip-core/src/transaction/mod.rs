@@ -56,3 +56,14 @@ impl TimerConfig {
         self.t1 * 64
     }
 }
+
+/// The earlier of two optional instants (a retransmission timer and a deadline).
+fn earliest(
+    a: Option<std::time::Instant>,
+    b: Option<std::time::Instant>,
+) -> Option<std::time::Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

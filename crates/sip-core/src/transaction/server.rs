@@ -161,10 +161,7 @@ impl ServerTransaction {
 
     /// When [`ServerTransaction::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.retransmit.map(|(at, _)| at), self.deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        super::earliest(self.retransmit.map(|(at, _)| at), self.deadline)
     }
 
     /// Fires the timers due at `now`.
