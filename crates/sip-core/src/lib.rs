@@ -5,18 +5,14 @@
 //! - [`sanity`]: the RFC checks every request passes before routing (RFC 3261 §8.2,
 //!   §16.3): malformed → 400, version → 505, size → 513, URI scheme → 416,
 //!   Proxy-Require/Require → 420, Max-Forwards → 483.
-//! - [`endpoint`]: the request pipeline as it stands: sanity, then requests addressed
-//!   to the server itself (OPTIONS answered with 200), malformed responses dropped.
-//!   Transactions and the stateful proxy plug in here next.
 //! - [`rescue`]: building an error response for a request too broken to parse.
-//! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions.
+//! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions, and the
+//!   seam where routing decisions (registrar, location, DNS) plug in.
 //! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
-pub mod endpoint;
 pub mod proxy;
 pub mod rescue;
 pub mod sanity;
 pub mod transaction;
 
-pub use endpoint::{Endpoint, EndpointConfig, InboundMeta, Outcome};
 pub use sanity::Rejection;

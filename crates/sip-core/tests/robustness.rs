@@ -1,7 +1,7 @@
 //! No input makes the request pipelines panic or send something unparsable: arbitrary
 //! bytes, SIP-flavoured fragments, the torture corpus mutated, and generated messages
-//! mutated all go through `Endpoint::handle` and the stateful `Proxy::handle`; a reply to
-//! a well-formed request is itself well formed.
+//! mutated all go through the stateful `Proxy::handle`, twice (the second time a
+//! retransmission), with its routing decisions and timers; everything it sends parses.
 //!
 //! The generator and the parser checks are sip-msg's (`crates/sip-msg/tests/common`),
 //! shared with its property tests and the fuzz target. Run longer with
@@ -16,10 +16,9 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use sip_core::proxy::routing::Interface;
-use sip_core::proxy::{Peer, Proxy, ProxyConfig};
-use sip_core::{Endpoint, EndpointConfig, InboundMeta, Outcome};
-use sip_msg::{Limits, Message, Transport};
+mod common;
+
+use sip_msg::Message;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -34,35 +33,6 @@ fn config(cases: u32) -> ProptestConfig {
     c
 }
 
-fn endpoint() -> &'static Endpoint {
-    static EP: OnceLock<Endpoint> = OnceLock::new();
-    EP.get_or_init(|| {
-        Endpoint::new(EndpointConfig {
-            local_domains: DOMAINS.iter().map(|d| d.to_string()).collect(),
-            server: "Serval robustness".into(),
-            limits: Limits::default(),
-        })
-    })
-}
-
-fn proxy() -> Proxy {
-    let iface = |transport, a: &str| Interface {
-        transport,
-        bind: a.parse().expect("address"),
-        advertise: a.to_owned(),
-    };
-    let mut cfg = ProxyConfig::new(
-        DOMAINS.iter().map(|d| d.to_string()).collect(),
-        vec![
-            iface(Transport::Udp, "192.0.2.1:5060"),
-            iface(Transport::Tcp, "192.0.2.1:5060"),
-        ],
-        "Serval robustness".into(),
-    );
-    cfg.relay_ip_literals = true;
-    Proxy::new(cfg)
-}
-
 fn must_parse(what: &str, input: &[u8], out: &Bytes) -> Message {
     Message::parse(out.clone()).unwrap_or_else(|e| {
         panic!(
@@ -73,40 +43,33 @@ fn must_parse(what: &str, input: &[u8], out: &Bytes) -> Message {
     })
 }
 
-/// Runs both pipelines on `data` and checks every output; returns the endpoint's reply.
-fn run(data: &[u8]) -> Option<Message> {
+/// Runs the proxy on `data` (and on its retransmission) and through its timers, and
+/// checks that everything it sends parses.
+fn run(data: &[u8]) {
     exercise::exercise(data);
     let bytes = Bytes::copy_from_slice(data);
-    let meta = InboundMeta {
-        transport: Transport::Udp,
-        source: "198.51.100.7:5099".parse().expect("address"),
-        local: "192.0.2.1:5060".parse().expect("address"),
-    };
-    let reply = match endpoint().handle(bytes.clone(), &meta) {
-        Outcome::Reply(r) => Some(must_parse("the endpoint", data, &r)),
-        Outcome::Drop => None,
-    };
-    let mut p = proxy();
-    let from = Peer {
-        transport: Transport::Udp,
-        remote: meta.source,
-        local: Some(meta.local),
-    };
+    let mut p = common::proxy(&DOMAINS, "Serval robustness");
+    let source = "198.51.100.7:5099".parse().expect("address");
     let now = Instant::now();
-    p.handle(bytes.clone(), from, now);
-    p.handle(bytes, from, now + Duration::from_millis(10));
+    let mut out = common::exchange(&mut p, bytes.clone(), source, now);
+    out.extend(common::exchange(
+        &mut p,
+        bytes,
+        source,
+        now + Duration::from_millis(10),
+    ));
     let mut later = now;
     for _ in 0..4 {
-        while let Some(t) = p.poll_transmit() {
-            must_parse("the proxy", data, &t.data);
+        for sent in out.drain(..) {
+            must_parse("the proxy", data, &sent);
         }
         match p.poll_timeout() {
             Some(t) => later = t.max(later),
             None => break,
         }
         p.handle_timeout(later);
+        out.extend(std::iter::from_fn(|| p.poll_transmit()).map(|t| t.data));
     }
-    reply
 }
 
 fn corpus() -> &'static Vec<Vec<u8>> {
@@ -272,7 +235,8 @@ proptest! {
         let (_, data) = model::print(&m);
         let req = Message::parse(Bytes::from(data.clone())).expect("the model is valid");
         prop_assert_eq!(req.validate(), Ok(()));
-        if let Some(reply) = run(&data) {
+        run(&data);
+        if let Some(reply) = common::final_answer(&DOMAINS, &Bytes::from(data), "198.51.100.7:5099") {
             prop_assert!(req.is_request());
             prop_assert_eq!(reply.validate(), Ok(()));
             prop_assert_eq!(reply.call_id(), req.call_id());

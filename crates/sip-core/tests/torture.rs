@@ -1,5 +1,5 @@
 //! Every message of RFC 4475 (SIP torture tests) and RFC 5118 (IPv6 torture tests) is a
-//! test: the parser reads it as the RFC says, and the endpoint answers what
+//! test: the parser reads it as the RFC says, and the server answers what
 //! `manifest.tsv` expects.
 //!
 //! The corpus is vendored in `testdata/sip-torture/` at the repository root (see its
@@ -15,7 +15,8 @@
 //!    them), written next to the file name in the `torture!` table below.
 
 use bytes::Bytes;
-use sip_core::{Endpoint, EndpointConfig, InboundMeta, Outcome};
+mod common;
+
 use sip_msg::headers::{Contact, NameAddr};
 use sip_msg::uri::unescape;
 use sip_msg::{
@@ -26,7 +27,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The local domains the endpoint serves. `example.com` is the registrar domain of the
+/// The local domains the server serves. `example.com` is the registrar domain of the
 /// REGISTER tests (escnull, cparam01...); `registrar.example.com` is esc02's target (so the
 /// unknown method reaches a UAS, which answers 501); `[2001:db8::10]` is the RFC 5118
 /// Request-URI host, so that those requests are answered by the server itself and the
@@ -108,7 +109,7 @@ const PREFER_WAIVERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Files the endpoint may leave unanswered although the `ok` column allows anything.
+/// Files the server may leave unanswered although the `ok` column allows anything.
 const DROP_WAIVERS: &[(&str, &str)] = &[(
     "rfc4475/test.dat",
     "no SIP version on the request line and no Via: there is nobody to answer",
@@ -161,25 +162,6 @@ fn read(file: &str) -> Bytes {
     Bytes::from(
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
     )
-}
-
-fn endpoint() -> &'static Endpoint {
-    static EP: OnceLock<Endpoint> = OnceLock::new();
-    EP.get_or_init(|| {
-        Endpoint::new(EndpointConfig {
-            local_domains: LOCAL_DOMAINS.iter().map(|d| d.to_string()).collect(),
-            server: "Serval torture".into(),
-            limits: Limits::default(),
-        })
-    })
-}
-
-fn udp_from(source: &str) -> InboundMeta {
-    InboundMeta {
-        transport: Transport::Udp,
-        source: source.parse().expect("address"),
-        local: "192.0.2.1:5060".parse().expect("address"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -276,21 +258,11 @@ fn touch_everything(m: &Message) {
     let _ = m.body();
 }
 
-/// What the endpoint answered: `None` for a drop, else the parsed reply.
+/// What the server answered: `None` for a drop, else the final response.
 fn answer(data: &Bytes, source: &str) -> Option<Message> {
-    match endpoint().handle(data.clone(), &udp_from(source)) {
-        Outcome::Drop => None,
-        Outcome::Reply(bytes) => {
-            let reply = Message::parse(bytes.clone()).unwrap_or_else(|e| {
-                panic!(
-                    "our reply does not parse ({e}):\n{}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            });
-            assert!(!reply.is_request(), "a reply is a response");
-            Some(reply)
-        }
-    }
+    let reply = common::final_answer(LOCAL_DOMAINS, data, source)?;
+    assert!(!reply.is_request(), "a reply is a response");
+    Some(reply)
 }
 
 fn waiver<'a>(list: &'a [(&'a str, &'a str)], file: &str) -> Option<&'a str> {
@@ -974,7 +946,7 @@ fn contacts_fail(m: &Message) -> bool {
 }
 
 /// The invalid messages give an error precise enough for the right status code, and
-/// the endpoint's reason phrase says what is wrong.
+/// the server's reason phrase says what is wrong.
 #[test]
 fn invalid_messages_say_what_is_wrong() {
     let cases: &[(&str, ParseError, u16, &str)] = &[

@@ -8,10 +8,16 @@
 //! one goes upstream (§16.7). CANCEL (§16.10), Timer C (§16.8) and the hop-by-hop ACK are
 //! handled here; an ACK for a 2xx and stray responses are forwarded statelessly.
 //!
+//! New requests that no Route entry sends past us are handed up for a routing decision
+//! ([`Proxy::poll_event`], [`Proxy::decide`]): that is where authentication, the
+//! location service and DNS plug in.
+//!
 //! # Layout
+//! - [`decision`]: the routing seam: [`RoutingRequest`] up, [`Decision`] down.
 //! - [`routing`]: pure decisions: own URIs, next hop, loop detection.
 //! - [`response`]: choosing the best final response among the branches.
 
+pub mod decision;
 pub mod response;
 pub mod routing;
 
@@ -24,10 +30,12 @@ use crate::transaction::{
     ClientEvent, ClientTransaction, ServerTransaction, TimerConfig, TransactionKey,
 };
 use bytes::Bytes;
+pub use decision::{Decision, Destination, Reply, RoutingRequest, Target, default_decision};
 use response::Best;
 use routing::{Interface, NextHop, is_loop, is_own_uri, loop_hash, numeric_next_hop, route_uri};
 use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -48,9 +56,6 @@ pub struct ProxyConfig {
     pub timers: TimerConfig,
     /// Timer C: how long an INVITE branch may ring (more than 3 minutes, §16.6 step 11).
     pub timer_c: Duration,
-    /// Relay requests whose Request-URI is a foreign IP address and port (off by
-    /// default: no open relay).
-    pub relay_ip_literals: bool,
     /// Parsing limits.
     pub limits: Limits,
 }
@@ -64,7 +69,6 @@ impl ProxyConfig {
             server,
             timers: TimerConfig::default(),
             timer_c: Duration::from_secs(180),
-            relay_ip_literals: false,
             limits: Limits::default(),
         }
     }
@@ -97,6 +101,28 @@ struct ServerSide {
     branches: Vec<TransactionKey>,
     best: Best,
     final_sent: bool,
+    /// Our Route entries taken off the request (applied to every branch).
+    edits: RouteEdits,
+    /// Target groups still to try, in order (serial forking).
+    serial: VecDeque<Vec<Target>>,
+    /// CANCELled by the caller: no new branch is started.
+    cancelled: bool,
+}
+
+impl ServerSide {
+    fn new(tx: ServerTransaction, request: Message, upstream: Peer) -> ServerSide {
+        ServerSide {
+            tx,
+            request,
+            upstream,
+            branches: Vec::new(),
+            best: Best::default(),
+            final_sent: false,
+            edits: RouteEdits::default(),
+            serial: VecDeque::new(),
+            cancelled: false,
+        }
+    }
 }
 
 struct ClientSide {
@@ -125,6 +151,7 @@ pub struct Proxy {
     /// CANCELs we sent: their transactions only absorb the responses.
     cancels: HashMap<TransactionKey, (ClientTransaction, Peer)>,
     outbox: VecDeque<Transmit>,
+    events: VecDeque<RoutingRequest>,
     seq: u64,
 }
 
@@ -137,6 +164,7 @@ impl Proxy {
             clients: HashMap::new(),
             cancels: HashMap::new(),
             outbox: VecDeque::new(),
+            events: VecDeque::new(),
             seq: 0,
         }
     }
@@ -149,6 +177,50 @@ impl Proxy {
     /// The next message to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.outbox.pop_front()
+    }
+
+    /// The next request waiting for a routing decision; answer it with
+    /// [`Proxy::decide`].
+    pub fn poll_event(&mut self) -> Option<RoutingRequest> {
+        self.events.pop_front()
+    }
+
+    /// Applies the routing decision for a request from [`Proxy::poll_event`]. A decision
+    /// for a transaction that is gone or already answered (CANCELled meanwhile, say) is
+    /// dropped.
+    pub fn decide(&mut self, id: &TransactionKey, decision: Decision, now: Instant) {
+        let Some(s) = self.servers.get_mut(id) else {
+            return;
+        };
+        if s.final_sent || !s.branches.is_empty() {
+            return;
+        }
+        match decision {
+            Decision::Reply(reply) => self.answer(id, &reply, now),
+            Decision::Relay(groups) => {
+                s.serial = groups.into_iter().filter(|g| !g.is_empty()).collect();
+                if s.serial.is_empty() {
+                    return self.answer(id, &Reply::new(480, "Temporarily Unavailable"), now);
+                }
+                self.next_serial_group(id, now);
+            }
+        }
+    }
+
+    /// Starts the next group of targets; false when none is left.
+    fn next_serial_group(&mut self, id: &TransactionKey, now: Instant) -> bool {
+        let Some(s) = self.servers.get_mut(id) else {
+            return false;
+        };
+        if s.cancelled {
+            return false;
+        }
+        let Some(group) = s.serial.pop_front() else {
+            return false;
+        };
+        let (msg, from, edits) = (s.request.clone(), s.upstream, s.edits.clone());
+        self.fork(id, &msg, &edits, group, from, now);
+        true
     }
 
     /// When [`Proxy::handle_timeout`] must run next.
@@ -213,13 +285,12 @@ impl Proxy {
         if method == Some(Method::Ack) {
             // An ACK for a 2xx: end to end, forwarded without a transaction.
             if check_request(&msg, false).is_ok()
-                && let Ok(Some((edited, hop))) = self.route(&msg, from)
+                && let Ok(Routed::Next(edits, hop)) = self.route(&msg)
             {
-                let data = self.forwarded(&msg, &edited, hop, from, false);
-                self.outbox.push_back(Transmit {
-                    to: self.peer_for(hop),
-                    data,
-                });
+                let target = Target::to_hop(hop);
+                let data = self.forwarded(&msg, &edits, &target, from, false);
+                let to = self.resolve_local(target.to);
+                self.outbox.push_back(Transmit { to, data });
             }
             return;
         }
@@ -233,14 +304,11 @@ impl Proxy {
         let invite = method == Some(Method::Invite);
         self.servers.insert(
             key.clone(),
-            ServerSide {
-                tx: ServerTransaction::new(invite, reliable, self.cfg.timers),
-                request: msg.clone(),
-                upstream: from,
-                branches: Vec::new(),
-                best: Best::default(),
-                final_sent: false,
-            },
+            ServerSide::new(
+                ServerTransaction::new(invite, reliable, self.cfg.timers),
+                msg.clone(),
+                from,
+            ),
         );
         if let Err(r) = check_request(&msg, for_us) {
             return self.reply(&key, &r, now);
@@ -251,30 +319,28 @@ impl Proxy {
         if invite {
             self.reply(&key, &Rejection::new(100, "Trying"), now);
         }
-        match self.route(&msg, from) {
+        match self.route(&msg) {
             Err(r) => self.reply(&key, &r, now),
-            Ok(None) => {
-                // Addressed to us.
-                let r = match method {
-                    Some(Method::Options) => Rejection::new(200, "OK"),
-                    Some(Method::Other) | Some(Method::Register) => {
-                        Rejection::new(501, "Not Implemented")
-                    }
-                    _ => Rejection::new(404, "Not Found"),
-                };
-                self.reply(&key, &r, now)
+            Ok(Routed::Next(edits, hop)) => {
+                self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
             }
-            Ok(Some((edits, hop))) => self.fork(&key, &msg, edits, vec![hop], from, now),
+            Ok(Routed::Decide(edits, destination)) => {
+                if let Some(s) = self.servers.get_mut(&key) {
+                    s.edits = edits;
+                }
+                self.events.push_back(RoutingRequest {
+                    id: key,
+                    message: msg,
+                    from,
+                    destination,
+                });
+            }
         }
     }
 
-    /// Decides where a request goes: `Ok(None)` when it is for us, else the request
-    /// edits (Route popping, strict-router fix-up) and the next hop.
-    fn route(
-        &self,
-        msg: &Message,
-        _from: Peer,
-    ) -> Result<Option<(RouteEdits, NextHop)>, Rejection> {
+    /// Where a request goes: on to the next Route entry, or up for a decision about its
+    /// target, with the edits (Route popping, strict-router fix-up) either way.
+    fn route(&self, msg: &Message) -> Result<Routed, Rejection> {
         let routes: Vec<_> = msg
             .routes()
             .collect::<Result<_, _>>()
@@ -301,11 +367,16 @@ impl Proxy {
             rest = &rest[1..];
         }
         if let Some(next) = rest.first() {
+            if edits.pop_routes == 0 && !edits.drop_last_route {
+                // A Route set that did not bring the request through us: whether we relay
+                // it is policy, as for any foreign destination.
+                return Ok(Routed::Decide(edits, Destination::Foreign));
+            }
             let uri = route_uri(next)
                 .ok_or_else(|| Rejection::new(416, "Unsupported URI Scheme in Route"))?;
             let hop = numeric_next_hop(&uri)
                 .ok_or_else(|| Rejection::new(503, "Next Hop Not Resolvable"))?;
-            return Ok(Some((edits, hop)));
+            return Ok(Routed::Next(edits, hop));
         }
         let target = match &edits.request_uri {
             Some(_) => routes.last().map(|r| r.uri),
@@ -314,60 +385,81 @@ impl Proxy {
         let Some(target) = target else {
             return Err(Rejection::new(400, "Bad Request-URI"));
         };
-        if self.own_uri(&target) || self.is_local_domain(&target) {
-            if edits.request_uri.is_none() && edits.pop_routes == 0 && self.own_uri(&target) {
-                return Ok(None);
-            }
-            // A user of ours: the location service plugs in here (registrar issue).
-            return Err(Rejection::new(404, "Not Found"));
-        }
-        let Some(sip) = target.as_sip() else {
+        // Max-Forwards 0 passed the sanity checks only as an OPTIONS for us (§16.3).
+        let last_hop = msg.max_forwards().ok().flatten() == Some(0);
+        let destination = if self.own_uri(&target)
+            && (last_hop || target.as_sip().is_some_and(|u| u.user.is_none()))
+        {
+            Destination::Server
+        } else if self.is_local_domain(&target) || self.own_uri(&target) {
+            Destination::LocalDomain
+        } else if !matches!(target, Uri::Sip(_) | Uri::Tel(_)) {
             return Err(Rejection::new(416, "Unsupported URI Scheme"));
+        } else if edits.pop_routes > 0
+            && let Some(hop) = target.as_sip().and_then(|u| numeric_next_hop(u))
+        {
+            // Loose routing brought it here for an address: the previous hop chose it.
+            return Ok(Routed::Next(edits, hop));
+        } else {
+            Destination::Foreign
         };
-        match numeric_next_hop(sip) {
-            Some(hop) if self.cfg.relay_ip_literals || edits.pop_routes > 0 => {
-                Ok(Some((edits, hop)))
-            }
-            Some(_) => Err(Rejection::new(403, "Relaying Denied")),
-            None => Err(Rejection::new(403, "Relaying Denied")),
-        }
+        Ok(Routed::Decide(edits, destination))
     }
 
-    fn interface_for(&self, transport: Transport, remote: SocketAddr) -> Option<&Interface> {
+    /// The interface a message to `remote` leaves from: the one bound to `local` when
+    /// the caller chose the socket, else one of the transport and address family, on the
+    /// loopback when the destination is.
+    fn interface_for(
+        &self,
+        transport: Transport,
+        remote: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Option<&Interface> {
         let same =
             |i: &&Interface| i.transport == transport && i.bind.is_ipv4() == remote.is_ipv4();
-        self.cfg
-            .interfaces
-            .iter()
-            .filter(same)
-            .find(|i| i.bind.ip().is_loopback() == remote.ip().is_loopback())
-            .or_else(|| self.cfg.interfaces.iter().find(same))
+        let ifaces = &self.cfg.interfaces;
+        local
+            .and_then(|l| ifaces.iter().filter(same).find(|i| i.bind == l))
+            .or_else(|| {
+                ifaces
+                    .iter()
+                    .filter(same)
+                    .find(|i| i.bind.ip().is_loopback() == remote.ip().is_loopback())
+            })
+            .or_else(|| ifaces.iter().find(same))
     }
 
-    fn peer_for(&self, hop: NextHop) -> Peer {
+    /// Fills in the local socket of a destination that has none, when it is known.
+    fn resolve_local(&self, to: Peer) -> Peer {
+        if to.local.is_some() {
+            return to;
+        }
         Peer {
-            transport: hop.transport,
-            remote: hop.addr,
             local: self
-                .interface_for(hop.transport, hop.addr)
+                .interface_for(to.transport, to.remote, None)
                 .filter(|i| !i.bind.ip().is_unspecified())
                 .map(|i| i.bind),
+            ..to
         }
     }
 
-    /// Writes the forwarded request (§16.6): Route popping, Request-URI, Max-Forwards,
-    /// Record-Route, our Via, received/rport on the previous hop's Via.
+    /// Writes the forwarded request (§16.6): Route popping, the target's Request-URI and
+    /// Route (Path), Max-Forwards, Record-Route, our Via, received/rport on the previous
+    /// hop's Via.
     fn forwarded(
         &mut self,
         msg: &Message,
         edits: &RouteEdits,
-        hop: NextHop,
+        target: &Target,
         from: Peer,
         record_route: bool,
     ) -> Bytes {
         self.seq += 1;
-        let out_if = self.interface_for(hop.transport, hop.addr).cloned();
-        let in_if = self.interface_for(from.transport, from.remote).cloned();
+        let to = target.to;
+        let out_if = self.interface_for(to.transport, to.remote, to.local).cloned();
+        let in_if = self
+            .interface_for(from.transport, from.remote, from.local)
+            .cloned();
         let advertise = out_if
             .as_ref()
             .map_or_else(|| "invalid".to_owned(), |i| i.advertise.clone());
@@ -389,7 +481,10 @@ impl Proxy {
                 e.add_header("Route", r);
             }
         }
-        if let Some(uri) = &edits.request_uri {
+        for r in &target.route {
+            e.add_header("Route", r);
+        }
+        if let Some(uri) = target.request_uri.as_ref().or(edits.request_uri.as_ref()) {
             e.set_request_uri(uri);
         }
         e.set_max_forwards(mf);
@@ -418,17 +513,18 @@ impl Proxy {
         }
         e.push_via(&format!(
             "SIP/2.0/{} {advertise};branch={branch};rport",
-            hop.transport.via_token()
+            to.transport.via_token()
         ));
         e.to_bytes()
     }
 
+    /// Starts one client transaction per target (parallel forking, §16.6).
     fn fork(
         &mut self,
         key: &TransactionKey,
         msg: &Message,
-        edits: RouteEdits,
-        hops: Vec<NextHop>,
+        edits: &RouteEdits,
+        targets: Vec<Target>,
         from: Peer,
         now: Instant,
     ) {
@@ -436,21 +532,21 @@ impl Proxy {
             msg.method(),
             Some(Method::Invite | Method::Subscribe | Method::Refer | Method::Notify)
         ) && msg.to().is_ok_and(|t| t.tag().is_none());
-        for hop in hops {
-            let data = self.forwarded(msg, &edits, hop, from, dialog_creating);
+        let invite = msg.method() == Some(Method::Invite);
+        for target in targets {
+            let data = self.forwarded(msg, edits, &target, from, dialog_creating);
             let Ok(out) = Message::parse(data) else {
                 continue;
             };
             let Ok(branch_key) = client_key(&out) else {
                 continue;
             };
-            let to = self.peer_for(hop);
+            let to = self.resolve_local(target.to);
             let mut tx =
-                ClientTransaction::new(out, hop.transport.is_stream(), self.cfg.timers, now);
+                ClientTransaction::new(out, to.transport.is_stream(), self.cfg.timers, now);
             while let Some(data) = tx.poll_transmit() {
                 self.outbox.push_back(Transmit { to, data });
             }
-            let invite = msg.method() == Some(Method::Invite);
             self.clients.insert(
                 branch_key.clone(),
                 ClientSide {
@@ -483,14 +579,11 @@ impl Proxy {
         let found = self.servers.get(&invite_key).is_some_and(|s| !s.final_sent);
         self.servers.insert(
             key.clone(),
-            ServerSide {
-                tx: ServerTransaction::new(false, from.transport.is_stream(), self.cfg.timers),
-                request: msg,
-                upstream: from,
-                branches: Vec::new(),
-                best: Best::default(),
-                final_sent: false,
-            },
+            ServerSide::new(
+                ServerTransaction::new(false, from.transport.is_stream(), self.cfg.timers),
+                msg,
+                from,
+            ),
         );
         if !found {
             return self.reply(
@@ -500,11 +593,18 @@ impl Proxy {
             );
         }
         self.reply(&key, &Rejection::new(200, "OK"), now);
-        let branches = self
-            .servers
-            .get(&invite_key)
-            .map(|s| s.branches.clone())
-            .unwrap_or_default();
+        let Some(invite) = self.servers.get_mut(&invite_key) else {
+            return;
+        };
+        invite.cancelled = true;
+        let branches = invite.branches.clone();
+        let live = branches
+            .iter()
+            .any(|b| self.clients.get(b).is_some_and(|c| !c.done));
+        if !live {
+            // Still waiting for its routing decision, or between two serial groups.
+            return self.reply(&invite_key, &Rejection::new(487, "Request Terminated"), now);
+        }
         for b in branches {
             self.cancel_branch(&b, now);
         }
@@ -582,15 +682,7 @@ impl Proxy {
             return;
         };
         let data = msg.edit().remove_top_via().to_bytes();
-        let to = Peer {
-            local: self
-                .peer_for(NextHop {
-                    transport: to.transport,
-                    addr: to.remote,
-                })
-                .local,
-            ..to
-        };
+        let to = self.resolve_local(to);
         self.outbox.push_back(Transmit { to, data });
     }
 
@@ -705,6 +797,13 @@ impl Proxy {
         {
             return;
         }
+        // Serial forking: the next group, unless a 6xx said nobody will answer.
+        if s.best.code().is_none_or(|c| c < 600) && self.next_serial_group(server, now) {
+            return;
+        }
+        let Some(s) = self.servers.get(server) else {
+            return;
+        };
         let Some((code, data)) = s.best.take() else {
             return;
         };
@@ -740,6 +839,11 @@ impl Proxy {
 
     /// Answers a request from its server transaction.
     fn reply(&mut self, key: &TransactionKey, r: &Rejection, now: Instant) {
+        self.answer(key, &Reply::from(r), now)
+    }
+
+    /// Answers a request from its server transaction, with extra headers.
+    fn answer(&mut self, key: &TransactionKey, r: &Reply, now: Instant) {
         let Some(s) = self.servers.get_mut(key) else {
             return;
         };
@@ -755,7 +859,7 @@ impl Proxy {
         if req.method() == Some(Method::Ack) {
             return;
         }
-        let data = build_reply(req, r, to.remote, &self.cfg.server);
+        let data = build_reply(req, &Reply::from(r), to.remote, &self.cfg.server);
         self.outbox.push_back(Transmit { to, data });
     }
 
@@ -833,6 +937,14 @@ impl Proxy {
     }
 }
 
+/// Where [`Proxy::route`] sends a request.
+enum Routed {
+    /// On to the next hop: a Route entry past ours.
+    Next(RouteEdits, NextHop),
+    /// Up for a routing decision about its target.
+    Decide(RouteEdits, Destination),
+}
+
 /// What routing changes in the request before it is forwarded.
 #[derive(Debug, Default, Clone)]
 struct RouteEdits {
@@ -882,20 +994,49 @@ fn via_destination(via: &sip_msg::headers::Via<'_>) -> Option<Peer> {
     })
 }
 
-fn build_reply(req: &Message, r: &Rejection, source: SocketAddr, server: &str) -> Bytes {
-    let tag = crate::endpoint::to_tag(req);
-    let unsupported = r.unsupported.join(", ");
+impl From<&Rejection> for Reply {
+    fn from(r: &Rejection) -> Reply {
+        let reply = Reply::new(r.code, r.reason.clone());
+        if r.code == 420 {
+            reply.header("Unsupported", r.unsupported.join(", "))
+        } else {
+            reply
+        }
+    }
+}
+
+fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -> Bytes {
+    let tag = to_tag(req);
     let mut b = ResponseBuilder::new(req, r.code, &r.reason)
         .to_tag(&tag)
         .received_from(source)
         .header("Server", server);
-    if r.code == 420 {
-        b = b.header("Unsupported", &unsupported);
+    for (name, value) in &r.headers {
+        b = b.header(name, value);
     }
-    if r.code == 200 || r.code == 405 || r.code == 501 {
+    if r.code == 405 || r.code == 501 || (r.code == 200 && req.method() == Some(Method::Options))
+    {
         b = b
             .header("Allow", ALLOWED_METHODS)
             .header("Supported", &SUPPORTED_EXTENSIONS.join(", "));
     }
     b.build()
+}
+
+/// A To tag derived from the request, so that a retransmitted request answered without
+/// state gets the same tag (RFC 3261 §8.2.6.2).
+fn to_tag(msg: &Message) -> String {
+    let mut h = DefaultHasher::new();
+    msg.call_id().unwrap_or("").hash(&mut h);
+    msg.from()
+        .ok()
+        .and_then(|f| f.tag())
+        .unwrap_or("")
+        .hash(&mut h);
+    msg.top_via()
+        .ok()
+        .and_then(|v| v.branch())
+        .unwrap_or("")
+        .hash(&mut h);
+    format!("{:016x}", h.finish())
 }

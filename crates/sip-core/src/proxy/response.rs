@@ -27,6 +27,11 @@ impl Best {
         }
     }
 
+    /// The code of the chosen response.
+    pub fn code(&self) -> Option<u16> {
+        self.current.as_ref().map(|c| c.0)
+    }
+
     /// Takes the chosen response.
     pub fn take(&self) -> Option<(u16, Option<Bytes>)> {
         self.current.clone()

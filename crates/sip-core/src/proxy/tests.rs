@@ -13,7 +13,7 @@ fn proxy() -> Proxy {
         bind: a.parse().expect("addr"),
         advertise: a.to_owned(),
     };
-    let mut cfg = ProxyConfig::new(
+    let cfg = ProxyConfig::new(
         vec!["example.com".into()],
         vec![
             iface(Transport::Udp, "192.0.2.1:5060"),
@@ -21,7 +21,6 @@ fn proxy() -> Proxy {
         ],
         "Serval test".into(),
     );
-    cfg.relay_ip_literals = true;
     Proxy::new(cfg)
 }
 
@@ -39,7 +38,20 @@ fn invite(extra: &str) -> Bytes {
     ))
 }
 
+/// What the proxy sends, once pending routing decisions are taken by
+/// [`default_decision`] with IP-literal relaying allowed.
 fn drain(p: &mut Proxy) -> Vec<(SocketAddr, Message)> {
+    drain_with(p, |req| default_decision(req, true))
+}
+
+fn drain_with(
+    p: &mut Proxy,
+    mut decide: impl FnMut(&RoutingRequest) -> Decision,
+) -> Vec<(SocketAddr, Message)> {
+    while let Some(req) = p.poll_event() {
+        let d = decide(&req);
+        p.decide(&req.id, d, Instant::now());
+    }
     std::iter::from_fn(|| p.poll_transmit())
         .map(|t| {
             (
@@ -279,12 +291,13 @@ fn max_forwards_and_loops() {
 
 #[test]
 fn relay_policy_and_local_users() {
-    let mut cfg_proxy = proxy();
-    cfg_proxy.cfg.relay_ip_literals = false;
+    let mut no_relay = proxy();
     let now = Instant::now();
-    cfg_proxy.handle(invite(""), udp(UAC), now);
+    no_relay.handle(invite(""), udp(UAC), now);
     assert_eq!(
-        drain(&mut cfg_proxy).last().and_then(|(_, m)| m.status()),
+        drain_with(&mut no_relay, |req| default_decision(req, false))
+            .last()
+            .and_then(|(_, m)| m.status()),
         Some(403)
     );
     let mut p = proxy();
@@ -343,5 +356,178 @@ fn double_record_route_when_transport_changes() {
     assert_eq!(
         fwd.top_via().expect("via").transport(),
         Some(Transport::Tcp)
+    );
+}
+
+fn target(addr_str: &str) -> Target {
+    Target {
+        request_uri: Some(format!("sip:bob@{addr_str}")),
+        route: Vec::new(),
+        to: udp(addr_str),
+    }
+}
+
+/// An INVITE for the local user bob@example.com, handed up for a decision.
+fn invite_local(p: &mut Proxy, now: Instant) -> RoutingRequest {
+    let req = String::from_utf8_lossy(&invite(""))
+        .replace(&format!("INVITE sip:bob@{UAS}"), "INVITE sip:bob@example.com");
+    p.handle(Bytes::from(req), udp(UAC), now);
+    let ev = p.poll_event().expect("a routing decision is asked for");
+    assert_eq!(ev.destination, Destination::LocalDomain);
+    ev
+}
+
+#[test]
+fn serial_forking_tries_the_next_group_after_a_failure() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let (first, second) = ("10.0.0.2:5090", "10.0.0.3:5090");
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target(first)], vec![target(second)]]),
+        now,
+    );
+    let out = drain(&mut p);
+    let fwd = out
+        .iter()
+        .find(|(to, _)| *to == addr(first))
+        .map(|(_, m)| m.clone())
+        .expect("first group tried");
+    assert_eq!(fwd.request_uri_str(), Some(&*format!("sip:bob@{first}")));
+    assert!(out.iter().all(|(to, _)| *to != addr(second)));
+    p.handle(answer(&fwd, 486, "b1"), udp(first), now);
+    let out = drain(&mut p);
+    assert!(
+        out.iter().any(|(to, m)| *to == addr(second)
+            && m.request_uri_str() == Some(&*format!("sip:bob@{second}"))),
+        "second group tried after the 486"
+    );
+    assert!(
+        !out.iter().any(|(to, m)| *to == addr(UAC) && m.status() == Some(486)),
+        "the 486 is kept until every group failed"
+    );
+    let fwd2 = out
+        .into_iter()
+        .find(|(to, _)| *to == addr(second))
+        .expect("forwarded")
+        .1;
+    p.handle(answer(&fwd2, 480, "b2"), udp(second), now);
+    let out = drain(&mut p);
+    assert_eq!(
+        out.iter()
+            .find(|(to, m)| *to == addr(UAC) && m.status().is_some_and(|c| c >= 200))
+            .and_then(|(_, m)| m.status()),
+        Some(486),
+        "the best of all groups goes upstream (4xx: the first received)"
+    );
+}
+
+#[test]
+fn a_6xx_stops_serial_forking() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target(UAS)], vec![target("10.0.0.3:5090")]]),
+        now,
+    );
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 603, "b1"), udp(UAS), now);
+    let out = drain(&mut p);
+    assert!(out.iter().all(|(to, _)| *to != addr("10.0.0.3:5090")));
+    assert!(out.iter().any(|(to, m)| *to == addr(UAC) && m.status() == Some(603)));
+}
+
+#[test]
+fn pending_decision_absorbs_retransmissions_and_yields_to_cancel() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    assert_eq!(drain(&mut p)[0].1.status(), Some(100));
+    // The INVITE again: absorbed, the 100 replayed, no second decision asked for.
+    let again = String::from_utf8_lossy(&invite(""))
+        .replace(&format!("INVITE sip:bob@{UAS}"), "INVITE sip:bob@example.com");
+    p.handle(Bytes::from(again), udp(UAC), now + Duration::from_millis(500));
+    assert!(p.poll_event().is_none());
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.status(), Some(100));
+    // CANCEL while the decision is pending: 200 for the CANCEL, 487 for the INVITE.
+    let cancel = String::from_utf8_lossy(&invite(""))
+        .replace(&format!("INVITE sip:bob@{UAS}"), "CANCEL sip:bob@example.com")
+        .replace("1 INVITE", "1 CANCEL");
+    p.handle(Bytes::from(cancel), udp(UAC), now);
+    let codes: Vec<_> = drain(&mut p)
+        .iter()
+        .map(|(_, m)| (m.status(), m.cseq().expect("cseq").method))
+        .collect();
+    assert!(codes.contains(&(Some(200), Method::Cancel)));
+    assert!(codes.contains(&(Some(487), Method::Invite)));
+    // The decision arrives late: dropped, nothing is forwarded.
+    p.decide(&ev.id, Decision::Relay(vec![vec![target(UAS)]]), now);
+    assert!(drain(&mut p).is_empty());
+}
+
+#[test]
+fn a_relay_decision_without_targets_is_480() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    p.decide(&ev.id, Decision::Relay(Vec::new()), now);
+    assert_eq!(
+        drain(&mut p).last().and_then(|(_, m)| m.status()),
+        Some(480)
+    );
+}
+
+#[test]
+fn a_reply_decision_carries_its_headers() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    p.decide(
+        &ev.id,
+        Decision::Reply(Reply::new(407, "Proxy Authentication Required").header(
+            "Proxy-Authenticate",
+            "Digest realm=\"example.com\", nonce=\"n\"",
+        )),
+        now,
+    );
+    let out = drain(&mut p);
+    let resp = &out.last().expect("answered").1;
+    assert_eq!(resp.status(), Some(407));
+    assert_eq!(resp.challenges(true).count(), 1);
+    assert!(resp.to().expect("To").tag().is_some());
+}
+
+#[test]
+fn path_becomes_route_on_the_branch() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let mut t = target(UAS);
+    t.route = vec!["<sip:edge.example.net;lr>".into()];
+    p.decide(&ev.id, Decision::Relay(vec![vec![t]]), now);
+    let fwd = drain(&mut p).remove(1).1;
+    let routes: Vec<_> = fwd
+        .routes()
+        .map(|r| r.expect("route").uri.to_string())
+        .collect();
+    assert_eq!(routes, ["sip:edge.example.net;lr"]);
+}
+
+#[test]
+fn a_foreign_route_set_is_policy_not_loose_routing() {
+    let mut p = proxy();
+    let req = String::from_utf8_lossy(&invite("Route: <sip:10.9.9.9;lr>\r\n")).into_owned();
+    p.handle(Bytes::from(req), udp(UAC), Instant::now());
+    assert_eq!(
+        drain_with(&mut p, |r| default_decision(r, false))
+            .last()
+            .and_then(|(_, m)| m.status()),
+        Some(403),
+        "no open relay through a preloaded foreign Route"
     );
 }
