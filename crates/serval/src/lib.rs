@@ -20,5 +20,6 @@ pub mod config;
 pub mod local_domains;
 pub mod logging;
 pub mod proxy_shards;
+pub mod router;
 pub mod server;
 pub mod shutdown;

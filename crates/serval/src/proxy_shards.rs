@@ -5,12 +5,23 @@
 //! transactions, and no lock is taken per message. A receive task parses the message,
 //! picks the shard and hands it over on a bounded queue; the shard task runs the proxy,
 //! its timers, and sends what the proxy emits.
+//!
+//! New requests go to the [`Router`] for a decision. When it can decide at once (the
+//! location table is in memory) the shard applies it in the same turn; when it must wait
+//! (a database round trip) the wait runs in its own task, and the decision comes back to
+//! the shard on its queue.
 
+use crate::router::Router;
 use bytes::Bytes;
-use sip_core::proxy::{Peer, Proxy, ProxyConfig, Transmit};
+use futures_util::FutureExt;
+use registrar::LocationStore;
+use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, RoutingRequest, Transmit};
+use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
 use sip_transport::{Handler, Inbound, Route, Sender};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -21,25 +32,39 @@ const TRACE_TARGET: &str = "sip";
 const SHARD_QUEUE: usize = 8192;
 
 enum Input {
-    Parsed(Message),
+    Parsed(Message, Peer),
     /// Unparsable: the proxy answers 400 when it can find the headers to do so.
-    Raw(Bytes),
+    Raw(Bytes, Peer),
+    /// A routing decision that had to wait.
+    Decided(TransactionKey, Decision),
 }
 
 /// Hands each message to the proxy shard of its call.
 pub struct ProxyHandler {
-    shards: Vec<mpsc::Sender<(Input, Peer)>>,
+    shards: Vec<mpsc::Sender<Input>>,
     limits: Limits,
 }
 
 impl ProxyHandler {
-    /// Starts `shards` proxy tasks on the current runtime, sending through `sender`.
-    pub fn start(config: ProxyConfig, shards: usize, sender: Sender) -> ProxyHandler {
+    /// Starts `shards` proxy tasks on the current runtime, routing with `router` and
+    /// sending through `sender`.
+    pub fn start<S: LocationStore>(
+        config: ProxyConfig,
+        router: Arc<Router<S>>,
+        shards: usize,
+        sender: Sender,
+    ) -> ProxyHandler {
         let limits = config.limits;
         let shards = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-                tokio::spawn(run_shard(Proxy::new(config.clone()), rx, sender.clone()));
+                let shard = Shard {
+                    proxy: Proxy::new(config.clone()),
+                    router: router.clone(),
+                    sender: sender.clone(),
+                    queue: tx.clone(),
+                };
+                tokio::spawn(shard.run(rx));
                 tx
             })
             .collect();
@@ -66,11 +91,11 @@ impl Handler for ProxyHandler {
                 let mut h = DefaultHasher::new();
                 msg.call_id().unwrap_or("").hash(&mut h);
                 let shard = (h.finish() % self.shards.len() as u64) as usize;
-                (Input::Parsed(msg), shard)
+                (Input::Parsed(msg, peer), shard)
             }
-            Err(_) => (Input::Raw(inbound.data), 0),
+            Err(_) => (Input::Raw(inbound.data, peer), 0),
         };
-        if self.shards[shard].try_send((input, peer)).is_err() {
+        if self.shards[shard].try_send(input).is_err() {
             tracing::warn!(
                 "proxy shard {shard} is saturated: message from {} dropped",
                 inbound.source
@@ -79,25 +104,56 @@ impl Handler for ProxyHandler {
     }
 }
 
-async fn run_shard(mut proxy: Proxy, mut rx: mpsc::Receiver<(Input, Peer)>, sender: Sender) {
-    loop {
-        let deadline = proxy.poll_timeout().map(Instant::from_std);
-        tokio::select! {
-            input = rx.recv() => {
-                let Some((input, peer)) = input else { break };
-                let now = Instant::now().into_std();
-                match input {
-                    Input::Parsed(msg) => proxy.handle_message(msg, peer, now),
-                    Input::Raw(data) => proxy.handle(data, peer, now),
+/// One shard: its proxy state, and what it needs to route and send.
+struct Shard<S> {
+    proxy: Proxy,
+    router: Arc<Router<S>>,
+    sender: Sender,
+    /// Its own queue, for decisions that come back later.
+    queue: mpsc::Sender<Input>,
+}
+
+impl<S: LocationStore> Shard<S> {
+    async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+        loop {
+            let deadline = self.proxy.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    let now = Instant::now().into_std();
+                    match input {
+                        Input::Parsed(msg, peer) => self.proxy.handle_message(msg, peer, now),
+                        Input::Raw(data, peer) => self.proxy.handle(data, peer, now),
+                        Input::Decided(id, decision) => self.proxy.decide(&id, decision, now),
+                    }
+                }
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    self.proxy.handle_timeout(Instant::now().into_std());
                 }
             }
-            () = sleep_until(deadline), if deadline.is_some() => {
-                proxy.handle_timeout(Instant::now().into_std());
+            while let Some(req) = self.proxy.poll_event() {
+                self.route(req);
+            }
+            while let Some(t) = self.proxy.poll_transmit() {
+                send(&self.sender, t);
             }
         }
-        while let Some(t) = proxy.poll_transmit() {
-            send(&sender, t);
+    }
+
+    /// Asks the router; applies its decision now if it has one, else when it comes.
+    fn route(&mut self, req: RoutingRequest) {
+        let id = req.id.clone();
+        let router = self.router.clone();
+        let mut decision = Box::pin(async move { router.decide(&req, SystemTime::now()).await });
+        if let Some(d) = decision.as_mut().now_or_never() {
+            return self.proxy.decide(&id, d, Instant::now().into_std());
         }
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            let d = decision.await;
+            // The shard is gone only at shutdown.
+            let _ = queue.send(Input::Decided(id, d)).await;
+        });
     }
 }
 

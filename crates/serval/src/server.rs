@@ -4,7 +4,9 @@
 use crate::config::Config;
 use crate::local_domains::local_domains;
 use crate::proxy_shards::ProxyHandler;
+use crate::router::Router;
 use crate::shutdown::ShutdownSignals;
+use registrar::{LocationService, MemoryOnly, RegistrarConfig, StorageMode};
 use sip_core::proxy::ProxyConfig;
 use sip_core::proxy::routing::Interface;
 use sip_core::transaction::TimerConfig;
@@ -53,10 +55,24 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         t4: config.proxy.t4,
     };
     proxy.timer_c = config.proxy.timer_c;
-    proxy.relay_ip_literals = config.proxy.relay_to_ip_literals;
     proxy.limits = config.message_limits();
+    let location = Arc::new(LocationService::new(
+        MemoryOnly,
+        StorageMode::Memory,
+        RegistrarConfig::default(),
+    ));
+    let router = Arc::new(Router::new(
+        location,
+        domains.clone(),
+        config.proxy.relay_to_ip_literals,
+    ));
     let shards = std::thread::available_parallelism().map_or(1, usize::from);
-    let handler = Arc::new(ProxyHandler::start(proxy, shards, transports.sender()));
+    let handler = Arc::new(ProxyHandler::start(
+        proxy,
+        router,
+        shards,
+        transports.sender(),
+    ));
     transports.run(handler, signals.received()).await;
     tracing::info!("stopped");
     Ok(())

@@ -456,7 +456,9 @@ impl Proxy {
     ) -> Bytes {
         self.seq += 1;
         let to = target.to;
-        let out_if = self.interface_for(to.transport, to.remote, to.local).cloned();
+        let out_if = self
+            .interface_for(to.transport, to.remote, to.local)
+            .cloned();
         let in_if = self
             .interface_for(from.transport, from.remote, from.local)
             .cloned();
@@ -1014,8 +1016,7 @@ fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -> By
     for (name, value) in &r.headers {
         b = b.header(name, value);
     }
-    if r.code == 405 || r.code == 501 || (r.code == 200 && req.method() == Some(Method::Options))
-    {
+    if r.code == 405 || r.code == 501 || (r.code == 200 && req.method() == Some(Method::Options)) {
         b = b
             .header("Allow", ALLOWED_METHODS)
             .header("Supported", &SUPPORTED_EXTENSIONS.join(", "));

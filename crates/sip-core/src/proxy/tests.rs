@@ -369,8 +369,10 @@ fn target(addr_str: &str) -> Target {
 
 /// An INVITE for the local user bob@example.com, handed up for a decision.
 fn invite_local(p: &mut Proxy, now: Instant) -> RoutingRequest {
-    let req = String::from_utf8_lossy(&invite(""))
-        .replace(&format!("INVITE sip:bob@{UAS}"), "INVITE sip:bob@example.com");
+    let req = String::from_utf8_lossy(&invite("")).replace(
+        &format!("INVITE sip:bob@{UAS}"),
+        "INVITE sip:bob@example.com",
+    );
     p.handle(Bytes::from(req), udp(UAC), now);
     let ev = p.poll_event().expect("a routing decision is asked for");
     assert_eq!(ev.destination, Destination::LocalDomain);
@@ -404,7 +406,8 @@ fn serial_forking_tries_the_next_group_after_a_failure() {
         "second group tried after the 486"
     );
     assert!(
-        !out.iter().any(|(to, m)| *to == addr(UAC) && m.status() == Some(486)),
+        !out.iter()
+            .any(|(to, m)| *to == addr(UAC) && m.status() == Some(486)),
         "the 486 is kept until every group failed"
     );
     let fwd2 = out
@@ -437,7 +440,10 @@ fn a_6xx_stops_serial_forking() {
     p.handle(answer(&fwd, 603, "b1"), udp(UAS), now);
     let out = drain(&mut p);
     assert!(out.iter().all(|(to, _)| *to != addr("10.0.0.3:5090")));
-    assert!(out.iter().any(|(to, m)| *to == addr(UAC) && m.status() == Some(603)));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == addr(UAC) && m.status() == Some(603))
+    );
 }
 
 #[test]
@@ -447,16 +453,25 @@ fn pending_decision_absorbs_retransmissions_and_yields_to_cancel() {
     let ev = invite_local(&mut p, now);
     assert_eq!(drain(&mut p)[0].1.status(), Some(100));
     // The INVITE again: absorbed, the 100 replayed, no second decision asked for.
-    let again = String::from_utf8_lossy(&invite(""))
-        .replace(&format!("INVITE sip:bob@{UAS}"), "INVITE sip:bob@example.com");
-    p.handle(Bytes::from(again), udp(UAC), now + Duration::from_millis(500));
+    let again = String::from_utf8_lossy(&invite("")).replace(
+        &format!("INVITE sip:bob@{UAS}"),
+        "INVITE sip:bob@example.com",
+    );
+    p.handle(
+        Bytes::from(again),
+        udp(UAC),
+        now + Duration::from_millis(500),
+    );
     assert!(p.poll_event().is_none());
     let out = drain(&mut p);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].1.status(), Some(100));
     // CANCEL while the decision is pending: 200 for the CANCEL, 487 for the INVITE.
     let cancel = String::from_utf8_lossy(&invite(""))
-        .replace(&format!("INVITE sip:bob@{UAS}"), "CANCEL sip:bob@example.com")
+        .replace(
+            &format!("INVITE sip:bob@{UAS}"),
+            "CANCEL sip:bob@example.com",
+        )
         .replace("1 INVITE", "1 CANCEL");
     p.handle(Bytes::from(cancel), udp(UAC), now);
     let codes: Vec<_> = drain(&mut p)
