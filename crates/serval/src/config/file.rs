@@ -18,6 +18,36 @@ pub(super) struct ConfigFile {
     pub(super) log: LogSection,
     #[serde(default)]
     pub(super) proxy: ProxySection,
+    #[serde(default)]
+    pub(super) registrar: RegistrarSection,
+    #[serde(default)]
+    pub(super) auth: AuthSection,
+}
+
+/// `[registrar]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegistrarSection {
+    pub(super) storage: Option<Spanned<String>>,
+    pub(super) default_expires: Option<Spanned<u32>>,
+    pub(super) min_expires: Option<Spanned<u32>>,
+    pub(super) max_expires: Option<Spanned<u32>>,
+    pub(super) max_contacts: Option<Spanned<usize>>,
+    pub(super) flush_interval: Option<Spanned<u64>>,
+    pub(super) purge_interval: Option<Spanned<u64>>,
+}
+
+/// `[auth]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthSection {
+    pub(super) enabled: Option<bool>,
+    pub(super) methods: Option<Vec<Spanned<String>>>,
+    pub(super) trusted: Option<Vec<Spanned<String>>>,
+    pub(super) nonce_lifetime: Option<Spanned<u64>>,
+    pub(super) secret: Option<Spanned<String>>,
+    pub(super) algorithms: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) check_digest_uri: Option<bool>,
 }
 
 /// `[proxy]`

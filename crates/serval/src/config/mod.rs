@@ -19,6 +19,24 @@
 //!
 //! [log]
 //! level = "info"
+//!
+//! [registrar]
+//! storage = "write-through"  # memory | write-through | write-back | db-only
+//! default_expires = 3600     # seconds
+//! min_expires = 60
+//! max_expires = 86400
+//! max_contacts = 16          # per AOR
+//! flush_interval = 10        # write-back: seconds between flushes
+//! purge_interval = 60        # seconds between sweeps of expired bindings
+//!
+//! [auth]
+//! enabled = true
+//! methods = ["REGISTER", "INVITE", "MESSAGE", "SUBSCRIBE", "PUBLISH", "REFER", "OPTIONS"]
+//! trusted = ["192.0.2.10", "198.51.100.0/24"]  # never challenged
+//! nonce_lifetime = 300       # seconds
+//! secret = "…64 hex digits…" # the same on every node; random at each start when absent
+//! algorithms = ["SHA-256", "MD5"]
+//! check_digest_uri = true    # false: accept a digest uri other than the Request-URI
 //! ```
 //!
 //! Every error names the file, line and column (`serval.toml:3:12: reason`).
@@ -67,6 +85,78 @@ pub struct Config {
     pub log_level: Option<String>,
     /// Proxy behaviour.
     pub proxy: Proxy,
+    /// The registrar and location service.
+    pub registrar: Registrar,
+    /// Digest authentication.
+    pub auth: Auth,
+}
+
+/// `[registrar]`: binding lifetimes and where bindings are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registrar {
+    /// Memory, write-through, write-back or db-only.
+    pub storage: registrar::StorageMode,
+    /// Expiry limits and the contact count per AOR.
+    pub limits: registrar::RegistrarConfig,
+    /// Write-back: how often dirty bindings are written.
+    pub flush_interval: Duration,
+    /// How often expired bindings are removed.
+    pub purge_interval: Duration,
+}
+
+impl Default for Registrar {
+    fn default() -> Self {
+        Registrar {
+            storage: registrar::StorageMode::default(),
+            limits: registrar::RegistrarConfig::default(),
+            flush_interval: Duration::from_secs(10),
+            purge_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `[auth]`: who is challenged, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// Whether requests are challenged at all.
+    pub enabled: bool,
+    /// The methods challenged (REGISTER with 401, the others from local users with 407).
+    pub methods: Vec<String>,
+    /// Sources never challenged (the other domain's router, a trusted gateway).
+    pub trusted: Vec<ipnet::IpNet>,
+    /// How long a nonce is good for.
+    pub nonce_lifetime: Duration,
+    /// The nonce key (32 bytes), shared by the nodes of a cluster; random when absent.
+    pub secret: Option<[u8; 32]>,
+    /// Digest algorithms offered, in order of preference.
+    pub algorithms: Vec<String>,
+    /// Whether the digest `uri` must be the Request-URI.
+    pub check_digest_uri: bool,
+}
+
+/// The methods challenged by default.
+pub const DEFAULT_AUTH_METHODS: [&str; 7] = [
+    "REGISTER",
+    "INVITE",
+    "MESSAGE",
+    "SUBSCRIBE",
+    "PUBLISH",
+    "REFER",
+    "OPTIONS",
+];
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            enabled: true,
+            methods: DEFAULT_AUTH_METHODS.iter().map(|m| m.to_string()).collect(),
+            trusted: Vec::new(),
+            nonce_lifetime: Duration::from_secs(300),
+            secret: None,
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
+            check_digest_uri: true,
+        }
+    }
 }
 
 /// `[proxy]`: forwarding policy and transaction timers.
@@ -151,6 +241,8 @@ impl Default for Config {
             },
             log_level: None,
             proxy: Proxy::default(),
+            registrar: Registrar::default(),
+            auth: Auth::default(),
         }
     }
 }

@@ -269,3 +269,55 @@ fn the_same_listen_option_twice_is_refused() {
         "--listen udp:127.0.0.1:5070 is given twice"
     );
 }
+
+#[test]
+fn registrar_and_auth_sections() {
+    let config = load(
+        "[registrar]\nstorage = \"write-back\"\nmin_expires = 30\ndefault_expires = 900\nmax_expires = 3600\nmax_contacts = 4\nflush_interval = 2\n\n[auth]\nmethods = [\"register\", \"INVITE\"]\ntrusted = [\"192.0.2.10\", \"198.51.100.0/24\"]\nsecret = \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"\nalgorithms = [\"MD5\"]\ncheck_digest_uri = false\n",
+    )
+    .expect("valid");
+    assert_eq!(config.registrar.storage, registrar::StorageMode::WriteBack);
+    assert_eq!(config.registrar.limits.default_expires, 900);
+    assert_eq!(config.registrar.limits.max_contacts, 4);
+    assert_eq!(config.registrar.flush_interval, Duration::from_secs(2));
+    assert_eq!(config.auth.methods, ["REGISTER", "INVITE"]);
+    assert_eq!(config.auth.trusted.len(), 2);
+    assert_eq!(config.auth.secret.map(|s| s[31]), Some(0x1f));
+    assert_eq!(config.auth.algorithms, ["MD5"]);
+    assert!(!config.auth.check_digest_uri);
+}
+
+#[test]
+fn bad_registrar_and_auth_values() {
+    assert_error(
+        "[registrar]\nstorage = \"sometimes\"\n",
+        2,
+        "unknown storage mode",
+    );
+    assert_error(
+        "[registrar]\nmin_expires = 600\ndefault_expires = 300\n",
+        3,
+        "min_expires (600) <= default_expires (300)",
+    );
+    assert_error(
+        "[registrar]\nflush_interval = 0\n",
+        2,
+        "flush_interval must be",
+    );
+    assert_error(
+        "[auth]\ntrusted = [\"10.0.0.0/33\"]\n",
+        2,
+        "not an IP address or network",
+    );
+    assert_error("[auth]\nsecret = \"abc\"\n", 2, "64 hexadecimal digits");
+    assert_error(
+        "[auth]\nalgorithms = [\"SHA-512\"]\n",
+        2,
+        "unknown digest algorithm",
+    );
+    assert_error(
+        "[auth]\nmethods = [\"IN VITE\"]\n",
+        2,
+        "not a SIP method name",
+    );
+}

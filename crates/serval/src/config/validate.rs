@@ -2,7 +2,7 @@
 //! reported at the place it was written.
 
 use super::error::Reporter;
-use super::file::{ConfigFile, LimitsSection, ProxySection};
+use super::file::{AuthSection, ConfigFile, LimitsSection, ProxySection, RegistrarSection};
 use super::{Config, ConfigError, DatabaseUrl, Limits, parse_domain, parse_log_filter};
 use sip_transport::ListenSpec;
 use std::collections::HashMap;
@@ -50,7 +50,165 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
         config.log_level = Some(filter);
     }
     config.proxy = proxy(file.proxy, report)?;
+    config.registrar = registrar(file.registrar, report)?;
+    config.auth = auth(file.auth, report)?;
     Ok(config)
+}
+
+/// `[registrar]`: a known storage mode; min ≤ default ≤ max expiry; intervals above 0.
+fn registrar(
+    section: RegistrarSection,
+    report: &Reporter<'_>,
+) -> Result<super::Registrar, ConfigError> {
+    let mut out = super::Registrar::default();
+    if let Some(mode) = &section.storage {
+        out.storage = mode
+            .get_ref()
+            .parse()
+            .map_err(|e: String| report.at(mode.span(), e))?;
+    }
+    let limits = &mut out.limits;
+    let seconds =
+        |v: &Option<Spanned<u32>>, default: u32| v.as_ref().map_or(default, |v| *v.get_ref());
+    limits.default_expires = seconds(&section.default_expires, limits.default_expires);
+    limits.min_expires = seconds(&section.min_expires, limits.min_expires);
+    limits.max_expires = seconds(&section.max_expires, limits.max_expires);
+    let span_of = |v: &Option<Spanned<u32>>| v.as_ref().map(Spanned::span);
+    if limits.default_expires == 0 {
+        return Err(report.at(
+            span_of(&section.default_expires).unwrap_or(0..0),
+            "default_expires must be greater than 0",
+        ));
+    }
+    if !(limits.min_expires <= limits.default_expires
+        && limits.default_expires <= limits.max_expires)
+    {
+        let span = span_of(&section.default_expires)
+            .or(span_of(&section.min_expires))
+            .or(span_of(&section.max_expires))
+            .unwrap_or(0..0);
+        return Err(report.at(
+            span,
+            format!(
+                "expiry limits must satisfy min_expires ({}) <= default_expires ({}) <= max_expires ({})",
+                limits.min_expires, limits.default_expires, limits.max_expires
+            ),
+        ));
+    }
+    if let Some(n) = &section.max_contacts {
+        limits.max_contacts = *n.get_ref();
+    }
+    let interval = |v: &Option<Spanned<u64>>, name: &str, default: Duration| match v {
+        None => Ok(default),
+        Some(v) if *v.get_ref() == 0 => {
+            Err(report.at(v.span(), format!("{name} must be greater than 0 (seconds)")))
+        }
+        Some(v) => Ok(Duration::from_secs(*v.get_ref())),
+    };
+    out.flush_interval = interval(
+        &section.flush_interval,
+        "flush_interval",
+        out.flush_interval,
+    )?;
+    out.purge_interval = interval(
+        &section.purge_interval,
+        "purge_interval",
+        out.purge_interval,
+    )?;
+    Ok(out)
+}
+
+/// `[auth]`: method tokens, addresses or networks, a 64-hex-digit secret, known
+/// algorithms.
+fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, ConfigError> {
+    let mut out = super::Auth::default();
+    if let Some(on) = section.enabled {
+        out.enabled = on;
+    }
+    if let Some(methods) = section.methods {
+        out.methods = methods
+            .into_iter()
+            .map(|m| {
+                let t = m.get_ref().trim();
+                if t.is_empty()
+                    || !t
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+                {
+                    return Err(report.at(m.span(), format!("`{t}` is not a SIP method name")));
+                }
+                Ok(t.to_ascii_uppercase())
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(trusted) = section.trusted {
+        out.trusted = trusted
+            .into_iter()
+            .map(|t| {
+                let text = t.get_ref().trim();
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        report.at(
+                            t.span(),
+                            format!("`{text}` is not an IP address or network (192.0.2.10, 198.51.100.0/24)"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(life) = &section.nonce_lifetime {
+        if *life.get_ref() == 0 {
+            return Err(report.at(
+                life.span(),
+                "nonce_lifetime must be greater than 0 (seconds)",
+            ));
+        }
+        out.nonce_lifetime = Duration::from_secs(*life.get_ref());
+    }
+    if let Some(secret) = &section.secret {
+        out.secret = Some(parse_secret(secret.get_ref()).ok_or_else(|| {
+            report.at(
+                secret.span(),
+                "secret must be 64 hexadecimal digits (32 bytes)",
+            )
+        })?);
+    }
+    if let Some(algs) = section.algorithms {
+        let span = algs.span();
+        let algs = algs.into_inner();
+        if algs.is_empty() {
+            return Err(report.at(span, "algorithms needs at least one of SHA-256, MD5"));
+        }
+        out.algorithms = algs
+            .into_iter()
+            .map(|a| match a.get_ref().to_ascii_uppercase().as_str() {
+                "SHA-256" => Ok("SHA-256".to_owned()),
+                "MD5" => Ok("MD5".to_owned()),
+                other => Err(report.at(
+                    a.span(),
+                    format!("unknown digest algorithm `{other}` (expected SHA-256 or MD5)"),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(check) = section.check_digest_uri {
+        out.check_digest_uri = check;
+    }
+    Ok(out)
+}
+
+/// 64 hexadecimal digits as 32 bytes.
+fn parse_secret(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// `[proxy]`: timers greater than zero, T2 not below T1, an advertised host that parses.
