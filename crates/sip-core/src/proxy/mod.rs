@@ -223,6 +223,37 @@ impl Proxy {
         true
     }
 
+    /// Reports that `data`, which this proxy emitted, could not be sent (no route, a
+    /// refused or timed-out connection). A request fails its branch at once, as a 503
+    /// would (RFC 3261 §16.7 step 4 via §8.1.3.1); a response fails its server
+    /// transaction (§17.2.4). Anything else is ignored.
+    pub fn send_failed(&mut self, data: Bytes, now: Instant) {
+        let Ok(msg) = Message::parse(data) else {
+            return;
+        };
+        if msg.is_request() {
+            if msg.method() == Some(Method::Ack) {
+                return;
+            }
+            let Ok(key) = client_key(&msg) else { return };
+            if let Some(c) = self.clients.get_mut(&key) {
+                c.tx.on_transport_error();
+                self.drain_client(&key, now);
+            } else if let Some((tx, _)) = self.cancels.get_mut(&key) {
+                tx.on_transport_error();
+                while tx.poll_event().is_some() {}
+            }
+            return;
+        }
+        let Some(key) = TransactionKey::for_sent_response(&msg) else {
+            return;
+        };
+        if let Some(s) = self.servers.get_mut(&key) {
+            s.tx.on_transport_error();
+            self.flush_server(&key);
+        }
+    }
+
     /// When [`Proxy::handle_timeout`] must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let servers = self.servers.values().filter_map(|s| s.tx.poll_timeout());

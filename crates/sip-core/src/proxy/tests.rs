@@ -546,3 +546,35 @@ fn a_foreign_route_set_is_policy_not_loose_routing() {
         "no open relay through a preloaded foreign Route"
     );
 }
+
+#[test]
+fn a_branch_that_cannot_be_sent_fails_at_once_with_503_kept_as_500_upstream() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let out: Vec<_> = std::iter::from_fn(|| {
+        while let Some(req) = p.poll_event() {
+            let d = default_decision(&req, true);
+            p.decide(&req.id, d, now);
+        }
+        p.poll_transmit()
+    })
+    .collect();
+    let forwarded = out
+        .iter()
+        .find(|t| t.to.remote == addr(UAS))
+        .expect("forwarded")
+        .data
+        .clone();
+    p.send_failed(forwarded, now);
+    let up = drain(&mut p);
+    let fin = up
+        .iter()
+        .find(|(to, m)| *to == addr(UAC) && m.status().is_some_and(|c| c >= 200))
+        .map(|(_, m)| m.status());
+    assert_eq!(
+        fin,
+        Some(Some(500)),
+        "a transport error is a 503 on the branch (§8.1.3.1), which goes up as 500 (§16.7)"
+    );
+}

@@ -71,6 +71,24 @@ impl TransactionKey {
         })
     }
 
+    /// The key of the server transaction that sent the response `msg` upstream (RFC 3261
+    /// branches only; a legacy key needs the request).
+    pub fn for_sent_response(msg: &Message) -> Option<TransactionKey> {
+        let via = msg.top_via().ok()?;
+        if !via.has_rfc3261_branch() {
+            return None;
+        }
+        Some(TransactionKey::Branch {
+            branch: via.branch().unwrap_or("").to_owned(),
+            sent_by: format!(
+                "{}:{}",
+                via.host_str.to_ascii_lowercase(),
+                via.sent_by_port()
+            ),
+            method: method_key(msg.cseq().ok()?.method_str).to_owned(),
+        })
+    }
+
     /// The key a client transaction registers for the request it sends (whose top Via
     /// carries our branch).
     pub fn for_client(branch: &str, method_str: &str) -> TransactionKey {
@@ -107,6 +125,10 @@ mod tests {
         assert_ne!(TransactionKey::for_request(&cancel).expect("key"), inv);
         let other_host = msg(&INVITE.replace("Host.example.com", "host.example.com:5060"));
         assert_eq!(TransactionKey::for_request(&other_host).expect("key"), inv);
+        let ok = msg(&INVITE
+            .replace("INVITE sip:b@example.com SIP/2.0", "SIP/2.0 200 OK")
+            .replace("b@example.com>", "b@example.com>;tag=9"));
+        assert_eq!(TransactionKey::for_sent_response(&ok), Some(inv));
     }
 
     #[test]
