@@ -195,6 +195,22 @@ fn send_and_sync() {
 }
 
 #[test]
+fn kinds() {
+    assert_eq!(Kind::Www.status(), 401);
+    assert_eq!(Kind::Proxy.status(), 407);
+    assert_eq!(Kind::Www.challenge_header(), HeaderName::WwwAuthenticate);
+    assert_eq!(
+        Kind::Proxy.challenge_header(),
+        HeaderName::ProxyAuthenticate
+    );
+    assert_eq!(Kind::Www.credentials_header(), HeaderName::Authorization);
+    assert_eq!(
+        Kind::Proxy.credentials_header(),
+        HeaderName::ProxyAuthorization
+    );
+}
+
+#[test]
 fn challenges_in_order_with_stale() {
     let a = auth(DigestConfig::default());
     let cs = a.challenges(REALM, false, t(T0));
