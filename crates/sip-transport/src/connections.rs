@@ -68,8 +68,53 @@ impl ConnectionTable {
     }
 
     /// Adds a connection whose writer reads `outgoing`; it stays in the table until the
-    /// returned guard is dropped.
+    /// returned guard is dropped. It becomes the connection to `peer`, in place of any
+    /// older one.
     pub(crate) fn register(
+        self: &Arc<Self>,
+        transport: Transport,
+        peer: SocketAddr,
+        outgoing: mpsc::Sender<Bytes>,
+    ) -> Registration {
+        let registration = self.add(transport, peer, outgoing);
+        let peer_key = (transport, peer);
+        self.by_peer
+            .shard(&peer_key)
+            .insert(peer_key, registration.id);
+        registration
+    }
+
+    /// Adds a connection to `peer` like [`ConnectionTable::register`], unless one is
+    /// already there (two tasks raced to open one): then that one's id is returned and
+    /// nothing is added.
+    pub(crate) fn register_unless_present(
+        self: &Arc<Self>,
+        transport: Transport,
+        peer: SocketAddr,
+        outgoing: mpsc::Sender<Bytes>,
+    ) -> Result<Registration, ConnId> {
+        // In `by_id` first: a sender that finds the id by peer must find the entry too.
+        let registration = self.add(transport, peer, outgoing);
+        let peer_key = (transport, peer);
+        let existing = {
+            let mut by_peer = self.by_peer.shard(&peer_key);
+            match by_peer.get(&peer_key) {
+                Some(&existing) => Some(existing),
+                None => {
+                    by_peer.insert(peer_key, registration.id);
+                    None
+                }
+            }
+        };
+        match existing {
+            // Dropping the registration takes it out of `by_id` again.
+            Some(existing) => Err(existing),
+            None => Ok(registration),
+        }
+    }
+
+    /// Adds an entry by id only.
+    fn add(
         self: &Arc<Self>,
         transport: Transport,
         peer: SocketAddr,
@@ -80,7 +125,6 @@ impl ConnectionTable {
         self.by_id
             .shard(&id)
             .insert(id, Entry { outgoing, peer_key });
-        self.by_peer.shard(&peer_key).insert(peer_key, id);
         Registration {
             table: Arc::clone(self),
             id,
@@ -89,11 +133,19 @@ impl ConnectionTable {
 
     /// Queues `data` on connection `id` without waiting.
     pub(crate) fn send(&self, id: ConnId, data: Bytes) -> Result<(), SendError> {
+        self.queue(id, data).map_err(|(err, _)| err)
+    }
+
+    /// Queues `data` on connection `id` without waiting; when it cannot, gives `data`
+    /// back with the reason.
+    pub(crate) fn queue(&self, id: ConnId, data: Bytes) -> Result<(), (SendError, Bytes)> {
         let shard = self.by_id.shard(&id);
-        let entry = shard.get(&id).ok_or(SendError::ConnectionClosed(id))?;
+        let Some(entry) = shard.get(&id) else {
+            return Err((SendError::ConnectionClosed(id), data));
+        };
         entry.outgoing.try_send(data).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => SendError::Congested(id),
-            mpsc::error::TrySendError::Closed(_) => SendError::ConnectionClosed(id),
+            mpsc::error::TrySendError::Full(data) => (SendError::Congested(id), data),
+            mpsc::error::TrySendError::Closed(data) => (SendError::ConnectionClosed(id), data),
         })
     }
 
@@ -179,5 +231,29 @@ mod tests {
         let newer = table.register(Transport::Tcp, peer(7), tx);
         drop(older);
         assert_eq!(table.find(Transport::Tcp, peer(7)), Some(newer.id()));
+    }
+
+    #[test]
+    fn a_second_registration_unless_present_yields_to_the_first() {
+        let table = Arc::new(ConnectionTable::new());
+        let (tx, _rx) = mpsc::channel(1);
+        let first = table
+            .register_unless_present(Transport::Tcp, peer(9), tx.clone())
+            .unwrap_or_else(|_| panic!("first registration"));
+        let Err(existing) = table.register_unless_present(Transport::Tcp, peer(9), tx) else {
+            panic!("second registration added");
+        };
+        assert_eq!(existing, first.id());
+        assert_eq!(table.find(Transport::Tcp, peer(9)), Some(first.id()));
+        // The losing registration left nothing behind by id either.
+        assert!(
+            table
+                .by_id
+                .shards
+                .iter()
+                .map(|s| s.lock().map_or(0, |m| m.len()))
+                .sum::<usize>()
+                == 1
+        );
     }
 }

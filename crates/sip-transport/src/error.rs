@@ -38,6 +38,13 @@ pub enum SendError {
     /// No socket or open connection can reach the destination.
     #[error("no way to send to {0}")]
     NoRoute(Route),
+    /// A new TCP connection is needed and `max_connections` are already open.
+    #[error("cannot open a connection: {0} are open (max_connections)")]
+    ConnectionLimit(usize),
+    /// A new connection is needed and the transport is not running: before
+    /// [`crate::Transports::run`] has started, or after it has stopped.
+    #[error("cannot open a connection: the transport is not running")]
+    NotRunning,
     /// The system refused the datagram.
     #[error("sending to {remote}: {source}")]
     Io {

@@ -1,5 +1,6 @@
 //! Binding every listen address up front, then running the receive tasks until shutdown.
 
+use crate::connect::{Dial, connector};
 use crate::connections::ConnectionTable;
 use crate::socket::{bind_tcp, bind_udp};
 use crate::tcp::{TcpContext, accept_loop};
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,7 @@ pub struct Transports {
     udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
     tcp: Vec<(SocketAddr, TcpListener)>,
     connections: Arc<ConnectionTable>,
+    slots: Arc<Semaphore>,
     sender: Sender,
     config: TransportConfig,
 }
@@ -56,11 +58,18 @@ impl Transports {
             }
         }
         let connections = Arc::new(ConnectionTable::new());
-        let sender = Sender::new(udp.clone().into(), Arc::clone(&connections));
+        let slots = Arc::new(Semaphore::new(config.max_connections));
+        let sender = Sender::new(
+            udp.clone().into(),
+            Arc::clone(&connections),
+            Arc::clone(&slots),
+            &config,
+        );
         Ok(Transports {
             udp,
             tcp,
             connections,
+            slots,
             sender,
             config,
         })
@@ -86,8 +95,29 @@ impl Transports {
     }
 
     /// Hands every received message to `handler` until `shutdown` completes, then closes
-    /// the listeners and every connection and returns once all tasks have ended.
-    pub async fn run(self, handler: Arc<dyn Handler>, shutdown: impl Future<Output = ()>) {
+    /// the listeners and every connection and completes once all tasks have ended.
+    ///
+    /// [`Sender::try_send`] can open TCP connections to peers from the moment `run` is
+    /// called (a task spawned on the returned future need not have started), until the
+    /// future completes or is dropped; before and after, asking for a new connection
+    /// fails with [`crate::SendError::NotRunning`]. Messages still queued on a connection
+    /// when it closes, shutdown included, are reported to [`Handler::send_failed`].
+    pub fn run(
+        self,
+        handler: Arc<dyn Handler>,
+        shutdown: impl Future<Output = ()>,
+    ) -> impl Future<Output = ()> {
+        let (dials, dialed) = mpsc::unbounded_channel();
+        self.sender.start_connector(dials);
+        self.serve(handler, dialed, shutdown)
+    }
+
+    async fn serve(
+        self,
+        handler: Arc<dyn Handler>,
+        dialed: mpsc::UnboundedReceiver<Dial>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let workers = self.config.udp_workers.max(1);
@@ -103,12 +133,13 @@ impl Transports {
             }
         }
         let context = Arc::new(TcpContext {
-            slots: Arc::new(Semaphore::new(self.config.max_connections)),
+            slots: self.slots,
             config: self.config,
             handler,
             sender: self.sender,
             connections: self.connections,
         });
+        tasks.spawn(connector(dialed, Arc::clone(&context), stop.clone()));
         for (local, listener) in self.tcp {
             tasks.spawn(accept_loop(
                 listener,
