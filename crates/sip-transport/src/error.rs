@@ -1,6 +1,7 @@
 //! Errors of the transport layer: binding listeners and sending bytes.
 
 use crate::{ConnId, ListenSpec, Route};
+use sip_msg::Transport;
 use std::io;
 use std::net::SocketAddr;
 
@@ -38,6 +39,14 @@ pub enum SendError {
     /// No socket or open connection can reach the destination.
     #[error("no way to send to {0}")]
     NoRoute(Route),
+    /// A connection cannot stand for a peer of another transport.
+    #[error("{conn} is not a {} connection", .transport.uri_token())]
+    AliasTransport {
+        /// The connection to alias.
+        conn: ConnId,
+        /// The transport asked for.
+        transport: Transport,
+    },
     /// A new TCP connection is needed and `max_connections` are already open.
     #[error("cannot open a connection: {0} are open (max_connections)")]
     ConnectionLimit(usize),

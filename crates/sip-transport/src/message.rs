@@ -62,7 +62,8 @@ pub enum Route {
         remote: SocketAddr,
     },
     /// To `remote` over `transport`: a UDP socket of the destination's address family,
-    /// or a connection already open to that peer.
+    /// or the connection open to that peer (or aliased to it, RFC 5923), which over TCP
+    /// is opened when there is none ([`crate::Sender::try_send`]).
     Peer {
         /// The transport to use.
         transport: Transport,

@@ -4,7 +4,7 @@
 use crate::connect::Dial;
 use crate::connections::ConnectionTable;
 use crate::tcp::Queue;
-use crate::{Route, SendError, TransportConfig};
+use crate::{ConnId, Route, SendError, TransportConfig};
 use bytes::Bytes;
 use sip_msg::Transport;
 use std::net::SocketAddr;
@@ -110,6 +110,28 @@ impl Sender {
                 self.inner.connections.send(id, data)
             }
         }
+    }
+
+    /// Makes `Route::Peer { transport, remote: addr }` reach connection `conn` too, for as
+    /// long as it is open: RFC 5923 connection reuse, asked for by a user agent that put
+    /// `;alias` in the Via of a request it sent on `conn` (`addr` is that Via's sent-by).
+    /// `transport` must be the connection's own.
+    ///
+    /// A connection to `addr` itself always takes precedence: an alias never replaces it
+    /// (and `Ok` is still returned, since `addr` is reachable without a new connection),
+    /// while a connection to or from `addr` opened later replaces the alias. Between two
+    /// aliases for the same address, the later one wins. The alias goes when `conn`
+    /// closes; it is not restored if it was refused or replaced.
+    ///
+    /// Fails with [`SendError::ConnectionClosed`] when `conn` is not open and with
+    /// [`SendError::AliasTransport`] when it is not a `transport` connection.
+    pub fn alias(
+        &self,
+        conn: ConnId,
+        transport: Transport,
+        addr: SocketAddr,
+    ) -> Result<(), SendError> {
+        self.inner.connections.alias(conn, transport, addr)
     }
 
     /// Queues `data` on the TCP connection to `remote`, opening one if needed.

@@ -3,6 +3,7 @@
 //!
 //! One test binary; the helpers are here, and each module covers one feature.
 
+mod alias;
 mod outbound;
 
 use bytes::Bytes;
