@@ -1,6 +1,7 @@
 //! The knobs of the transport layer, with the defaults a server starts with.
 
 use sip_msg::Limits;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// How sockets are sized and connections bounded.
@@ -22,6 +23,14 @@ pub struct TransportConfig {
     pub tcp_connect_timeout: Duration,
     /// Message size limits; `max_message` bounds each connection's read buffer.
     pub limits: Limits,
+    /// The interface, named by one of its IPv4 addresses, on which IPv4 multicast listen
+    /// addresses join their group; `0.0.0.0` (the default) lets the system choose the
+    /// interface of its route to the group (usually that of the default route).
+    pub multicast_interface: Ipv4Addr,
+    /// The index of the interface on which IPv6 multicast listen addresses join their
+    /// group (and to which a link-local group such as `ff02::75` is scoped); 0 (the
+    /// default) lets the system choose.
+    pub multicast_interface_v6: u32,
     /// Messages queued for sending on one connection at most; more are refused.
     pub connection_queue: usize,
 }
@@ -50,6 +59,8 @@ impl Default for TransportConfig {
             tcp_idle_timeout: Self::DEFAULT_TCP_IDLE_TIMEOUT,
             tcp_connect_timeout: Self::DEFAULT_TCP_CONNECT_TIMEOUT,
             limits: Limits::default(),
+            multicast_interface: Ipv4Addr::UNSPECIFIED,
+            multicast_interface_v6: 0,
             connection_queue: 64,
         }
     }

@@ -14,6 +14,14 @@ pub enum BindError {
         /// The listen address asked for.
         spec: ListenSpec,
     },
+    /// A multicast listen address that cannot work as listed.
+    #[error("{spec}: {problem}")]
+    Multicast {
+        /// The listen address asked for.
+        spec: ListenSpec,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The system refused the socket (address in use, not an address of this host...).
     #[error("{spec}: cannot listen: {source}")]
     Io {

@@ -17,7 +17,8 @@
 //! - [`config`]: buffer sizes, limits and timeouts, with their defaults.
 //! - [`message`]: [`Inbound`], [`ConnId`], [`Route`] and the [`Handler`] trait.
 //! - `transports`: binding and running every listener.
-//! - `socket`: socket options (buffer sizes, SO_REUSEADDR, IPV6_V6ONLY) via socket2.
+//! - `socket`: socket options (buffer sizes, SO_REUSEADDR, IPV6_V6ONLY) and multicast
+//!   group membership via socket2.
 //! - `udp`: the receive tasks of a UDP socket (several per socket, no lock between them).
 //! - `tcp`: the accept loop and the per-connection task (framing, keep-alive, idle timeout).
 //! - `connect`: opening TCP connections to peers for [`Sender::try_send`].

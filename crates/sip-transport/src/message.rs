@@ -27,7 +27,8 @@ pub struct Inbound {
     /// The peer's address.
     pub source: SocketAddr,
     /// The local address of the socket that received it (the listen address for UDP,
-    /// the connection's local address for TCP).
+    /// the group's for a multicast listen address, the connection's local address for
+    /// TCP).
     pub local: SocketAddr,
     /// The transport it came over.
     pub transport: Transport,
@@ -54,7 +55,8 @@ impl Inbound {
 pub enum Route {
     /// On an open stream connection.
     Connection(ConnId),
-    /// A UDP datagram to `remote`, from the UDP socket bound to `local`.
+    /// A UDP datagram to `remote`, from the UDP socket bound to `local` (from a unicast
+    /// socket of the same family if `local` is a multicast listen address).
     Datagram {
         /// The bound address of the sending socket.
         local: SocketAddr,

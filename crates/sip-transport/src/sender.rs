@@ -62,9 +62,10 @@ impl Sender {
 
     /// Sends `data` along `route` without waiting.
     ///
-    /// [`Route::Peer`] over UDP picks a socket of the destination's address family
-    /// (preferring one bound to the wildcard address, or of the same scope: loopback or
-    /// not). Over TCP it queues `data` on the connection open to that peer; when there is
+    /// [`Route::Datagram`] from a multicast listen address sends from a unicast socket,
+    /// picked as for [`Route::Peer`]. [`Route::Peer`] over UDP picks a unicast socket of
+    /// the destination's address family (preferring one bound to the wildcard address,
+    /// or of the same scope: loopback or not). Over TCP it queues `data` on the connection open to that peer; when there is
     /// none it opens one:
     ///
     /// - A pending connection takes the peer's place in the table at once, so later
@@ -86,6 +87,13 @@ impl Sender {
             Route::Connection(id) => self.inner.connections.send(id, data),
             Route::Datagram { local, remote } => {
                 let socket = self.udp_socket(local).ok_or(SendError::NoSocket(local))?;
+                if local.ip().is_multicast() {
+                    // A reply to a datagram sent to a group leaves from a unicast socket.
+                    let socket = self
+                        .udp_socket_for(remote)
+                        .ok_or(SendError::NoSocket(local))?;
+                    return send_datagram(socket, remote, &data);
+                }
                 send_datagram(socket, remote, &data)
             }
             Route::Peer {
@@ -200,13 +208,12 @@ impl Sender {
             .map(|(_, socket)| socket.as_ref())
     }
 
-    /// The UDP socket best placed to reach `remote`.
+    /// The unicast UDP socket best placed to reach `remote`.
     fn udp_socket_for(&self, remote: SocketAddr) -> Option<&UdpSocket> {
         let same_family = || {
-            self.inner
-                .udp
-                .iter()
-                .filter(move |(addr, _)| addr.is_ipv4() == remote.is_ipv4())
+            self.inner.udp.iter().filter(move |(addr, _)| {
+                addr.is_ipv4() == remote.is_ipv4() && !addr.ip().is_multicast()
+            })
         };
         let fits = |addr: &SocketAddr| {
             addr.ip().is_unspecified() || addr.ip().is_loopback() == remote.ip().is_loopback()

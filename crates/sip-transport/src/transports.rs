@@ -2,7 +2,7 @@
 
 use crate::connect::{Dial, connector};
 use crate::connections::ConnectionTable;
-use crate::socket::{bind_tcp, bind_udp};
+use crate::socket::{bind_tcp, bind_udp, bind_udp_multicast};
 use crate::tcp::{TcpContext, accept_loop};
 use crate::udp::UdpReceiver;
 use crate::{BindError, Handler, ListenSpec, Sender, TransportConfig};
@@ -29,6 +29,12 @@ pub struct Transports {
 impl Transports {
     /// Binds every listen address, or none: on error, the sockets bound so far are closed.
     ///
+    /// A UDP address whose IP is a multicast group (`udp:224.0.1.75:5060`, the SIP group
+    /// of RFC 3261 §18.1.1 and §10.2.6) joins the group on
+    /// [`TransportConfig::multicast_interface`] and receives what is sent to it, with the
+    /// group as [`crate::Inbound::local`]; replies along its [`crate::Route::Datagram`]
+    /// leave from a unicast UDP socket of the same family, which must also be listed.
+    ///
     /// Must be called from within a tokio runtime.
     pub fn bind(specs: &[ListenSpec], config: TransportConfig) -> Result<Transports, BindError> {
         if let Some(spec) = specs
@@ -37,6 +43,7 @@ impl Transports {
         {
             return Err(BindError::Unsupported { spec: *spec });
         }
+        check_multicast(specs)?;
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
         for spec in specs {
@@ -45,6 +52,17 @@ impl Transports {
                 source,
             };
             match spec.transport {
+                Transport::Udp if spec.is_multicast() => {
+                    let socket = bind_udp_multicast(
+                        spec.addr,
+                        config.multicast_interface,
+                        config.multicast_interface_v6,
+                        config.udp_recv_buffer,
+                        config.udp_send_buffer,
+                    )
+                    .map_err(io_error)?;
+                    udp.push((socket.local_addr().map_err(io_error)?, Arc::new(socket)));
+                }
                 Transport::Udp => {
                     let socket =
                         bind_udp(spec.addr, config.udp_recv_buffer, config.udp_send_buffer)
@@ -156,4 +174,27 @@ impl Transports {
             }
         }
     }
+}
+
+/// Multicast listen addresses are UDP ones, and their replies leave from a unicast UDP
+/// socket of the same family, which must therefore be listed too.
+fn check_multicast(specs: &[ListenSpec]) -> Result<(), BindError> {
+    for spec in specs.iter().filter(|spec| spec.is_multicast()) {
+        let problem = if spec.transport != Transport::Udp {
+            "a multicast address can only be listened on over udp"
+        } else if !specs.iter().any(|other| {
+            other.transport == Transport::Udp
+                && !other.is_multicast()
+                && other.addr.is_ipv4() == spec.addr.is_ipv4()
+        }) {
+            "a multicast address needs a unicast udp address of the same family to send from"
+        } else {
+            continue;
+        };
+        return Err(BindError::Multicast {
+            spec: *spec,
+            problem,
+        });
+    }
+    Ok(())
 }

@@ -4,6 +4,8 @@
 //! One test binary; the helpers are here, and each module covers one feature.
 
 mod alias;
+#[cfg(target_os = "linux")]
+mod multicast;
 mod outbound;
 
 use bytes::Bytes;
