@@ -1,6 +1,7 @@
 //! Errors of the transport layer: binding listeners and sending bytes.
 
 use crate::{ConnId, ListenSpec, Route};
+use sip_msg::Transport;
 use std::io;
 use std::net::SocketAddr;
 
@@ -12,6 +13,14 @@ pub enum BindError {
     Unsupported {
         /// The listen address asked for.
         spec: ListenSpec,
+    },
+    /// A multicast listen address that cannot work as listed.
+    #[error("{spec}: {problem}")]
+    Multicast {
+        /// The listen address asked for.
+        spec: ListenSpec,
+        /// What is wrong with it.
+        problem: &'static str,
     },
     /// The system refused the socket (address in use, not an address of this host...).
     #[error("{spec}: cannot listen: {source}")]
@@ -38,6 +47,21 @@ pub enum SendError {
     /// No socket or open connection can reach the destination.
     #[error("no way to send to {0}")]
     NoRoute(Route),
+    /// A connection cannot stand for a peer of another transport.
+    #[error("{conn} is not a {} connection", .transport.uri_token())]
+    AliasTransport {
+        /// The connection to alias.
+        conn: ConnId,
+        /// The transport asked for.
+        transport: Transport,
+    },
+    /// A new TCP connection is needed and `max_connections` are already open.
+    #[error("cannot open a connection: {0} are open (max_connections)")]
+    ConnectionLimit(usize),
+    /// A new connection is needed and the transport is not running: before
+    /// [`crate::Transports::run`] has started, or after it has stopped.
+    #[error("cannot open a connection: the transport is not running")]
+    NotRunning,
     /// The system refused the datagram.
     #[error("sending to {remote}: {source}")]
     Io {

@@ -7,17 +7,21 @@
 //! back along a [`Route`]: the connection a message came on, a datagram from the socket
 //! that received it, or a peer reached by transport and address.
 //!
-//! Everything is bounded: the number of TCP connections, their idle time, the size of a
-//! connection's read buffer (the largest message) and of its send queue.
+//! Everything is bounded: the number of TCP connections, their idle time, the time to
+//! open one, the size of a connection's read buffer (the largest message) and of its send
+//! queue. A message accepted for a connection and never written is handed back to
+//! [`Handler::send_failed`], so the server can fail its transaction at once.
 //!
 //! # Layout
 //! - [`listen`]: `PROTO:ADDR:PORT` listen addresses.
 //! - [`config`]: buffer sizes, limits and timeouts, with their defaults.
 //! - [`message`]: [`Inbound`], [`ConnId`], [`Route`] and the [`Handler`] trait.
 //! - `transports`: binding and running every listener.
-//! - `socket`: socket options (buffer sizes, SO_REUSEADDR, IPV6_V6ONLY) via socket2.
+//! - `socket`: socket options (buffer sizes, SO_REUSEADDR, IPV6_V6ONLY) and multicast
+//!   group membership via socket2.
 //! - `udp`: the receive tasks of a UDP socket (several per socket, no lock between them).
 //! - `tcp`: the accept loop and the per-connection task (framing, keep-alive, idle timeout).
+//! - `connect`: opening TCP connections to peers for [`Sender::try_send`].
 //! - `connections`: the sharded table of open connections, by id and by peer.
 //! - `sender`: [`Sender`], which reaches every socket and connection.
 //! - [`error`]: [`BindError`] and [`SendError`].
@@ -30,6 +34,7 @@ pub mod error;
 pub mod listen;
 pub mod message;
 
+mod connect;
 mod connections;
 mod sender;
 mod socket;
@@ -40,6 +45,6 @@ mod udp;
 pub use config::TransportConfig;
 pub use error::{BindError, SendError};
 pub use listen::{ListenSpec, ListenSpecError};
-pub use message::{ConnId, Handler, Inbound, Route};
+pub use message::{ConnId, Handler, Inbound, Route, SendFailure};
 pub use sender::Sender;
 pub use transports::Transports;

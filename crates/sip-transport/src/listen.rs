@@ -38,6 +38,11 @@ impl ListenSpec {
     pub fn is_wildcard(&self) -> bool {
         self.addr.ip().is_unspecified()
     }
+
+    /// Whether the address is a multicast group (`224.0.0.0/4` or `ff00::/8`).
+    pub fn is_multicast(&self) -> bool {
+        self.addr.ip().is_multicast()
+    }
 }
 
 /// Why a string is not a `PROTO:ADDR:PORT` listen address.
@@ -197,5 +202,12 @@ mod tests {
         assert!(parse("udp:0.0.0.0:5060").expect("valid").is_wildcard());
         assert!(parse("tcp:[::]:5060").expect("valid").is_wildcard());
         assert!(!parse("tcp:127.0.0.1:5060").expect("valid").is_wildcard());
+    }
+
+    #[test]
+    fn multicast_groups_are_recognised() {
+        assert!(parse("udp:224.0.1.75:5060").expect("valid").is_multicast());
+        assert!(parse("udp:[ff02::75]:5060").expect("valid").is_multicast());
+        assert!(!parse("udp:0.0.0.0:5060").expect("valid").is_multicast());
     }
 }

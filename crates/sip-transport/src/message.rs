@@ -27,7 +27,8 @@ pub struct Inbound {
     /// The peer's address.
     pub source: SocketAddr,
     /// The local address of the socket that received it (the listen address for UDP,
-    /// the connection's local address for TCP).
+    /// the group's for a multicast listen address, the connection's local address for
+    /// TCP).
     pub local: SocketAddr,
     /// The transport it came over.
     pub transport: Transport,
@@ -54,7 +55,8 @@ impl Inbound {
 pub enum Route {
     /// On an open stream connection.
     Connection(ConnId),
-    /// A UDP datagram to `remote`, from the UDP socket bound to `local`.
+    /// A UDP datagram to `remote`, from the UDP socket bound to `local` (from a unicast
+    /// socket of the same family if `local` is a multicast listen address).
     Datagram {
         /// The bound address of the sending socket.
         local: SocketAddr,
@@ -62,7 +64,8 @@ pub enum Route {
         remote: SocketAddr,
     },
     /// To `remote` over `transport`: a UDP socket of the destination's address family,
-    /// or a connection already open to that peer.
+    /// or the connection open to that peer (or aliased to it, RFC 5923), which over TCP
+    /// is opened when there is none ([`crate::Sender::try_send`]).
     Peer {
         /// The transport to use.
         transport: Transport,
@@ -83,6 +86,28 @@ impl fmt::Display for Route {
     }
 }
 
+/// A message that [`crate::Sender::try_send`] accepted for a stream connection and that
+/// never reached the socket: the connection could not be opened, or it closed with the
+/// message still queued.
+///
+/// For the transaction that sent it this is a transport error, which RFC 3261 §8.1.3.1
+/// and §17.1.4 tell a client to treat as a 503 (Service Unavailable) at once, rather
+/// than wait for its timer to fire.
+#[derive(Debug, Clone)]
+pub struct SendFailure {
+    /// The connection the message was queued on.
+    pub conn: ConnId,
+    /// Its transport.
+    pub transport: Transport,
+    /// The peer it was for.
+    pub remote: SocketAddr,
+    /// The unsent message, exactly as it was given to `try_send`.
+    pub data: Bytes,
+    /// What went wrong, for a log line ("connect: Connection refused", "no connection
+    /// within 5000 ms", "transport shutting down"...).
+    pub reason: String,
+}
+
 /// The server side of the transport: called once per received message.
 ///
 /// It runs on the task that received the message, so it must not block; work that waits
@@ -92,4 +117,24 @@ impl fmt::Display for Route {
 pub trait Handler: Send + Sync + 'static {
     /// Handles one message.
     fn handle(&self, inbound: Inbound, sender: &crate::Sender);
+
+    /// Called once for each message that `try_send` accepted (returned `Ok`) for a
+    /// stream connection and that was not written: the connection could not be opened
+    /// (refused, unreachable, [`crate::TransportConfig::tcp_connect_timeout`] passed),
+    /// it closed or failed with the message queued, or the transport shut down first.
+    /// A message that `try_send` refused (returned `Err`) is never reported here.
+    ///
+    /// Called from a connection's task, with the same rule as [`Handler::handle`]: do
+    /// not block. `sender` can send the message elsewhere (the next target of
+    /// RFC 3263 §4.3). The default does nothing but log at debug level.
+    fn send_failed(&self, failure: SendFailure, sender: &crate::Sender) {
+        let _ = sender;
+        tracing::debug!(
+            conn = %failure.conn,
+            remote = %failure.remote,
+            "{} bytes not sent: {}",
+            failure.data.len(),
+            failure.reason
+        );
+    }
 }

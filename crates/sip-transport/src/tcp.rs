@@ -1,9 +1,12 @@
 //! TCP: the accept loop (bounded number of connections) and one task per connection that
 //! frames messages out of the byte stream (RFC 3261 §18.3), answers CRLF keep-alive pings
 //! (RFC 5626 §4.4.1), writes queued messages and closes idle or misbehaving connections.
+//! Connections the server opens (`connect`) run the same [`Connection`] code once
+//! connected. Whatever a connection leaves unsent is reported to
+//! [`Handler::send_failed`].
 
-use crate::connections::ConnectionTable;
-use crate::{Handler, Inbound, Sender, TransportConfig};
+use crate::connections::{ConnectionTable, Registration};
+use crate::{Handler, Inbound, SendFailure, Sender, TransportConfig};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use sip_msg::{Frame, Transport, frame_stream};
 use std::net::SocketAddr;
@@ -66,7 +69,8 @@ pub(crate) async fn accept_loop(
                         continue;
                     };
                     saturated = false;
-                    let connection = Connection::open(stream, peer, local, &context, slot);
+                    let queue = Queue::register(&context, peer, slot);
+                    let connection = Connection::new(stream, peer, local, queue);
                     connections.spawn(connection.run(Arc::clone(&context), shutdown.clone()));
                 }
                 Err(err) => {
@@ -82,55 +86,140 @@ pub(crate) async fn accept_loop(
 
 /// Why a connection task stops.
 enum Close {
-    /// The peer closed its side, or the server is shutting down.
-    Done,
+    /// The peer closed its side.
+    PeerClosed,
+    /// The server is shutting down.
+    Shutdown,
     /// A reason worth a log line.
     Because(String),
 }
 
-/// One open TCP connection.
-struct Connection {
+impl Close {
+    fn reason(&self) -> &str {
+        match self {
+            Close::PeerClosed => "peer closed the connection",
+            Close::Shutdown => SHUTTING_DOWN,
+            Close::Because(reason) => reason,
+        }
+    }
+}
+
+/// The reason given for messages left unsent by a shutdown.
+pub(crate) const SHUTTING_DOWN: &str = "transport shutting down";
+
+/// A connection's place in the table, the receiving end of its send queue and the slot
+/// it holds under `max_connections`: everything a connection owns before it has a socket
+/// (an outbound connection gets them when `try_send` asks for it, before it connects).
+pub(crate) struct Queue {
+    pub(crate) registration: Registration,
+    pub(crate) outgoing: mpsc::Receiver<Bytes>,
+    pub(crate) slot: OwnedSemaphorePermit,
+}
+
+impl Queue {
+    /// Registers a connection to `peer` with a new empty send queue, taking the peer's
+    /// entry in the table (an accepted connection).
+    pub(crate) fn register(
+        context: &TcpContext,
+        peer: SocketAddr,
+        slot: OwnedSemaphorePermit,
+    ) -> Queue {
+        let (tx, outgoing) = mpsc::channel(context.config.connection_queue.max(1));
+        let registration = context.connections.register(Transport::Tcp, peer, tx);
+        Queue {
+            registration,
+            outgoing,
+            slot,
+        }
+    }
+
+    /// Ends the connection: takes it out of the table so that nothing more is queued,
+    /// then reports `first` (a message whose write failed) and every queued message to
+    /// the handler as unsent.
+    pub(crate) fn close(
+        self,
+        peer: SocketAddr,
+        first: Option<Bytes>,
+        reason: &str,
+        context: &TcpContext,
+    ) {
+        let Queue {
+            registration,
+            mut outgoing,
+            slot,
+        } = self;
+        let conn = registration.id();
+        // Senders queue while holding the table's lock on the entry: once it is gone,
+        // nothing else arrives.
+        drop(registration);
+        outgoing.close();
+        let queued = std::iter::from_fn(|| outgoing.try_recv().ok());
+        for data in first.into_iter().chain(queued) {
+            let failure = SendFailure {
+                conn,
+                transport: Transport::Tcp,
+                remote: peer,
+                data,
+                reason: reason.to_owned(),
+            };
+            context.handler.send_failed(failure, &context.sender);
+        }
+        drop(slot);
+    }
+}
+
+/// One open TCP connection, accepted or opened by the server: both run the same code.
+pub(crate) struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-    outgoing: mpsc::Receiver<Bytes>,
-    registration: crate::connections::Registration,
+    queue: Queue,
     /// Bytes read and not yet framed; never grows past `limits.max_message`.
     buffer: BytesMut,
-    _slot: OwnedSemaphorePermit,
+    /// A message taken off the queue whose write failed.
+    unsent: Option<Bytes>,
 }
 
 impl Connection {
-    fn open(
+    /// A connection on `stream` to `peer`; `local` stands in for the stream's own address
+    /// if the system cannot tell it.
+    pub(crate) fn new(
         stream: TcpStream,
         peer: SocketAddr,
-        listen: SocketAddr,
-        context: &Arc<TcpContext>,
-        slot: OwnedSemaphorePermit,
+        local: SocketAddr,
+        queue: Queue,
     ) -> Connection {
-        let local = stream.local_addr().unwrap_or(listen);
-        let (tx, outgoing) = mpsc::channel(context.config.connection_queue.max(1));
-        let registration = context.connections.register(Transport::Tcp, peer, tx);
-        tracing::debug!(conn = %registration.id(), %peer, %local, "tcp connection open");
+        let local = stream.local_addr().unwrap_or(local);
+        tracing::debug!(conn = %queue.registration.id(), %peer, %local, "tcp connection open");
         Connection {
             stream,
             peer,
             local,
-            outgoing,
-            registration,
+            queue,
             buffer: BytesMut::new(),
-            _slot: slot,
+            unsent: None,
         }
     }
 
-    async fn run(mut self, context: Arc<TcpContext>, shutdown: CancellationToken) {
-        let id = self.registration.id();
-        match self.serve(&context, &shutdown).await {
-            Close::Done => tracing::debug!(conn = %id, peer = %self.peer, "tcp connection closed"),
+    /// Serves the connection until it closes, then reports what was left unsent.
+    pub(crate) async fn run(mut self, context: Arc<TcpContext>, shutdown: CancellationToken) {
+        let id = self.queue.registration.id();
+        let close = self.serve(&context, &shutdown).await;
+        match &close {
             Close::Because(reason) => {
                 tracing::debug!(conn = %id, peer = %self.peer, "closing tcp connection: {reason}");
             }
+            _ => tracing::debug!(conn = %id, peer = %self.peer, "tcp connection closed"),
         }
+        let Connection {
+            stream,
+            peer,
+            queue,
+            unsent,
+            ..
+        } = self;
+        drop(stream);
+        queue.close(peer, unsent, close.reason(), &context);
     }
 
     async fn serve(&mut self, context: &TcpContext, shutdown: &CancellationToken) -> Close {
@@ -145,17 +234,18 @@ impl Connection {
             }
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => return Close::Done,
+                () = shutdown.cancelled() => return Close::Shutdown,
                 () = &mut deadline => {
-                    return Close::Because(format!("idle for {} s", idle.as_secs()));
+                    return Close::Because(format!("idle for {idle:?}"));
                 }
-                Some(data) = self.outgoing.recv() => {
+                Some(data) = self.queue.outgoing.recv() => {
                     if let Err(reason) = write(&mut self.stream, &data, idle).await {
+                        self.unsent = Some(data);
                         return Close::Because(reason);
                     }
                 }
                 read = read_some(&mut self.stream, &mut self.buffer, room) => match read {
-                    Ok(0) => return Close::Done,
+                    Ok(0) => return Close::PeerClosed,
                     Ok(_) => {
                         if let Err(reason) = self.frame(context).await {
                             return Close::Because(reason);
@@ -189,7 +279,7 @@ impl Connection {
                         source: self.peer,
                         local: self.local,
                         transport: Transport::Tcp,
-                        conn: Some(self.registration.id()),
+                        conn: Some(self.queue.registration.id()),
                     };
                     context.handler.handle(inbound, &context.sender);
                     self.flush_queued(context.config.tcp_idle_timeout).await?;
@@ -202,8 +292,11 @@ impl Connection {
     /// Writes what is queued for the connection (the handler's replies), so that a peer
     /// sending many requests in one segment does not overflow the queue.
     async fn flush_queued(&mut self, limit: Duration) -> Result<(), String> {
-        while let Ok(data) = self.outgoing.try_recv() {
-            write(&mut self.stream, &data, limit).await?;
+        while let Ok(data) = self.queue.outgoing.try_recv() {
+            if let Err(reason) = write(&mut self.stream, &data, limit).await {
+                self.unsent = Some(data);
+                return Err(reason);
+            }
         }
         Ok(())
     }
@@ -228,6 +321,6 @@ async fn write<W: AsyncWriteExt + Unpin>(
     match timeout(limit, writer.write_all(data)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(format!("write: {err}")),
-        Err(_) => Err(format!("peer took no data for {} s", limit.as_secs())),
+        Err(_) => Err(format!("peer took no data for {limit:?}")),
     }
 }
