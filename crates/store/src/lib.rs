@@ -1,0 +1,148 @@
+//! SQL storage for Serval: subscribers (who may register, with their digest
+//! credentials) and location bindings (where a registered user can be reached), in
+//! SQLite, PostgreSQL or MySQL/MariaDB.
+//!
+//! One code path serves the three back ends: [`sqlx`]'s `Any` driver, plain SQL in the
+//! common subset, and a [`Dialect`] for the few differences (placeholders, upsert, key
+//! sizes). Values are portable types only: text, 64-bit integers, times as unix seconds.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), serval_store::StoreError> {
+//! let store = serval_store::Store::connect("sqlite:serval.db").await?;
+//! store.migrate().await?;
+//! let alice = store.subscriber("alice", "example.com").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Durability
+//! A write that returned `Ok` is committed. SQLite runs in WAL mode with
+//! `synchronous=NORMAL`: a commit is in the WAL file when it returns, so it survives
+//! the process being killed (`kill -9`) at any point; only an operating-system crash or
+//! power loss can lose the last commits (never corrupt the file). PostgreSQL and MySQL
+//! give their own server's guarantees.
+//!
+//! # Layout
+//! - [`dialect`]: [`Dialect`], placeholder rendering and upserts.
+//! - [`schema`]: versioned migrations, column limits.
+//! - `subscriber`: [`Subscriber`] rows and their operations.
+//! - `location`: [`BindingRecord`] rows, [`Change`] batches.
+//! - `backup`: portable JSON-lines backup and restore.
+//! - `url`: URL handling (passwords never shown, SQLite files created).
+//! - [`error`]: the error type, [`StoreError`].
+
+pub mod dialect;
+pub mod error;
+pub mod schema;
+
+mod backup;
+mod batch;
+mod check;
+mod location;
+mod subscriber;
+mod url;
+
+pub use backup::{BACKUP_FORMAT, BACKUP_VERSION, BackupCounts};
+pub use dialect::Dialect;
+pub use error::StoreError;
+pub use location::{BindingRecord, Change};
+pub use schema::{MigrationReport, SCHEMA_VERSION};
+pub use subscriber::Subscriber;
+pub use url::redact;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long connecting to a server may take before it counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection pool to one database. Cloning is cheap and shares the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite:PATH`, `postgres://…`, `mysql://…`). An
+    /// SQLite file is created when missing. Fails with [`StoreError::Connect`], naming
+    /// the URL without its password and the cause, when the database can't be reached.
+    /// The schema is not checked: see [`Store::migrate`] and [`Store::check_schema`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let dialect = Dialect::from_url(url).ok_or_else(|| StoreError::Url(redact(url)))?;
+        sqlx::any::install_default_drivers();
+        let failed = |err: sqlx::Error| StoreError::Connect {
+            url: redact(url),
+            cause: error::cause(&err),
+        };
+        let options = AnyConnectOptions::from_str(&url::driver_url(url, dialect))
+            .map_err(failed)?
+            .disable_statement_logging();
+
+        // One direct connection first: the pool retries a refused connection until its
+        // timeout and then only says that it timed out; this says why.
+        let mut first =
+            tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&options))
+                .await
+                .map_err(|_| StoreError::Connect {
+                    url: redact(url),
+                    cause: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                })?
+                .map_err(failed)?;
+        if dialect == Dialect::Sqlite {
+            // Persistent in the file; set once, before other connections exist.
+            first
+                .execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(failed)?;
+        }
+        first.close().await.map_err(failed)?;
+
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 4,
+                Dialect::Postgres | Dialect::Mysql => 8,
+            })
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(failed)?;
+        Ok(Store { pool, dialect })
+    }
+
+    /// The back end.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A transaction for writing. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads first can't deadlock with
+    /// another writer.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres | Dialect::Mysql => self.pool.begin().await?,
+        })
+    }
+}
+
+/// Now, in unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
