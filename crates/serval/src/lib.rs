@@ -1,5 +1,6 @@
 //! Serval, a SIP server in the lineage of SER and Kamailio: the configuration and the
-//! server built from the protocol crates (`sip-msg`, `sip-core`) and `sip-transport`.
+//! server built from the protocol crates (`sip-msg`, `sip-core`), `sip-transport`,
+//! `registrar`, `sip-auth` and `serval-store`.
 //!
 //! The binary `serval` is a thin `main` over this library; `servalctl` uses
 //! [`config`] to find the server's database.
@@ -13,8 +14,14 @@
 //! - [`server`]: binds, serves and stops.
 //! - [`proxy_shards`]: hands received messages to the sharded sans-IO proxy and sends
 //!   what it emits.
+//! - [`router`]: the routing pipeline (SER's `route{}`): authentication, registrar,
+//!   location lookup, relay policy.
+//! - [`authorize`]: who is challenged, and checking digest credentials against the
+//!   subscriber table.
+//! - [`sql_location`]: the registrar's bindings as rows of the SQL store.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
+pub mod authorize;
 pub mod cli;
 pub mod config;
 pub mod local_domains;
@@ -23,3 +30,4 @@ pub mod proxy_shards;
 pub mod router;
 pub mod server;
 pub mod shutdown;
+pub mod sql_location;

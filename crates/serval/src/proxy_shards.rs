@@ -18,7 +18,7 @@ use registrar::LocationStore;
 use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, RoutingRequest, Transmit};
 use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
-use sip_transport::{Handler, Inbound, Route, Sender};
+use sip_transport::{Handler, Inbound, Route, SendFailure, Sender};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -37,6 +37,8 @@ enum Input {
     Raw(Bytes, Peer),
     /// A routing decision that had to wait.
     Decided(TransactionKey, Decision),
+    /// A message the proxy emitted that the transport could not deliver.
+    Undelivered(Bytes),
 }
 
 /// Hands each message to the proxy shard of its call.
@@ -72,8 +74,51 @@ impl ProxyHandler {
     }
 }
 
+impl ProxyHandler {
+    /// The shard of a call.
+    fn shard_of(&self, call_id: &str) -> usize {
+        let mut h = DefaultHasher::new();
+        call_id.hash(&mut h);
+        (h.finish() % self.shards.len() as u64) as usize
+    }
+}
+
+/// RFC 5923: a request over a connection whose top Via carries `alias` asks us to reuse
+/// the connection for requests to its sent-by address.
+fn honour_alias(msg: &Message, inbound: &Inbound, sender: &Sender) {
+    let Some(conn) = inbound.conn else { return };
+    let Ok(via) = msg.top_via() else { return };
+    if !via.alias() {
+        return;
+    }
+    let Some(ip) = via.host.ip() else { return };
+    let addr = std::net::SocketAddr::new(ip, via.sent_by_port());
+    if let Err(e) = sender.alias(conn, inbound.transport, addr) {
+        tracing::debug!("Via alias {addr} on {conn} not taken: {e}");
+    }
+}
+
 impl Handler for ProxyHandler {
-    fn handle(&self, inbound: Inbound, _sender: &Sender) {
+    fn send_failed(&self, failure: SendFailure, _sender: &Sender) {
+        tracing::debug!(
+            "not delivered to {}:{}: {}",
+            failure.transport.uri_token(),
+            failure.remote,
+            failure.reason
+        );
+        let Ok(msg) = Message::parse(failure.data.clone()) else {
+            return;
+        };
+        let shard = self.shard_of(msg.call_id().unwrap_or(""));
+        if self.shards[shard]
+            .try_send(Input::Undelivered(failure.data))
+            .is_err()
+        {
+            tracing::warn!("proxy shard {shard} is saturated: a delivery failure was dropped");
+        }
+    }
+
+    fn handle(&self, inbound: Inbound, sender: &Sender) {
         tracing::trace!(
             target: TRACE_TARGET,
             "received from {}:{}:\n{}",
@@ -88,9 +133,10 @@ impl Handler for ProxyHandler {
         };
         let (input, shard) = match Message::parse_with(inbound.data.clone(), &self.limits) {
             Ok(msg) => {
-                let mut h = DefaultHasher::new();
-                msg.call_id().unwrap_or("").hash(&mut h);
-                let shard = (h.finish() % self.shards.len() as u64) as usize;
+                if msg.is_request() {
+                    honour_alias(&msg, &inbound, sender);
+                }
+                let shard = self.shard_of(msg.call_id().unwrap_or(""));
                 (Input::Parsed(msg, peer), shard)
             }
             Err(_) => (Input::Raw(inbound.data, peer), 0),
@@ -125,6 +171,7 @@ impl<S: LocationStore> Shard<S> {
                         Input::Parsed(msg, peer) => self.proxy.handle_message(msg, peer, now),
                         Input::Raw(data, peer) => self.proxy.handle(data, peer, now),
                         Input::Decided(id, decision) => self.proxy.decide(&id, decision, now),
+                        Input::Undelivered(data) => self.proxy.send_failed(data, now),
                     }
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
@@ -134,8 +181,27 @@ impl<S: LocationStore> Shard<S> {
             while let Some(req) = self.proxy.poll_event() {
                 self.route(req);
             }
+            self.flush();
+        }
+    }
+
+    /// Sends what the proxy emitted. What the transport refuses at once goes back to the
+    /// proxy as a transport error, which may emit more (a 500 upstream): a few rounds at
+    /// most, since a failed response emits nothing.
+    fn flush(&mut self) {
+        for _ in 0..4 {
+            let mut refused = Vec::new();
             while let Some(t) = self.proxy.poll_transmit() {
-                send(&self.sender, t);
+                if let Err(data) = send(&self.sender, t) {
+                    refused.push(data);
+                }
+            }
+            if refused.is_empty() {
+                return;
+            }
+            let now = Instant::now().into_std();
+            for data in refused {
+                self.proxy.send_failed(data, now);
             }
         }
     }
@@ -163,7 +229,8 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn send(sender: &Sender, t: Transmit) {
+/// Sends `t`; gives its bytes back when the transport refused them at once.
+fn send(sender: &Sender, t: Transmit) -> Result<(), Bytes> {
     let route = match (t.to.transport, t.to.local) {
         (Transport::Udp, Some(local)) => Route::Datagram {
             local,
@@ -175,7 +242,9 @@ fn send(sender: &Sender, t: Transmit) {
         },
     };
     tracing::trace!(target: TRACE_TARGET, "sending to {route}:\n{}", String::from_utf8_lossy(&t.data));
-    if let Err(err) = sender.try_send(&route, t.data) {
+    // What fails later (a refused connection) comes back through `send_failed`.
+    sender.try_send(&route, t.data.clone()).map_err(|err| {
         tracing::debug!("not sent to {route}: {err}");
-    }
+        t.data
+    })
 }

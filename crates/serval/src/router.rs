@@ -2,17 +2,22 @@
 //! (ARCHITECTURE.md steps 5–7). The proxy core hands up every new request that no Route
 //! entry sends past us ([`RoutingRequest`]); [`Router::decide`] answers it:
 //!
-//! 1. REGISTER for one of our domains: the registrar (RFC 3261 §10.3).
-//! 2. A request for a user of one of our domains: a location lookup, forked by q.
-//! 3. Anything else: the relay policy ([`default_decision`]).
+//! 1. Authentication ([`crate::authorize`]): REGISTER with 401, requests from local
+//!    users with 407, as `[auth]` says.
+//! 2. REGISTER for one of our domains: the registrar (RFC 3261 §10.3).
+//! 3. A request for a user of one of our domains: a location lookup, forked by q; 404
+//!    for an unknown user, 480 for a known one with no binding.
+//! 4. Anything else: the relay policy ([`default_decision`]).
 //!
 //! Deciding may wait for the database (write-through and db-only modes); the proxy's
 //! server transaction absorbs retransmissions meanwhile.
 
+use crate::authorize::{Authorizer, Outcome};
 use registrar::forking::targets;
 use registrar::register::contact_values;
 use registrar::service::RegisterError;
 use registrar::{Aor, LocationService, LocationStore, Reach};
+use serval_store::Store;
 use sip_core::proxy::{Decision, Destination, Reply, RoutingRequest, default_decision};
 use sip_msg::{Host, Message, Method};
 use std::sync::Arc;
@@ -21,28 +26,55 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The routing policy and the services it uses.
 pub struct Router<S> {
     location: Arc<LocationService<S>>,
+    subscribers: Store,
+    auth: Option<Authorizer>,
     domains: Vec<String>,
     relay_ip_literals: bool,
 }
 
 impl<S: LocationStore> Router<S> {
-    /// A router over `location`, serving `domains`.
+    /// A router over `location` and the subscriber table of `subscribers`, serving
+    /// `domains`; `auth` is `None` when authentication is off.
     pub fn new(
         location: Arc<LocationService<S>>,
+        subscribers: Store,
+        auth: Option<Authorizer>,
         domains: Vec<String>,
         relay_ip_literals: bool,
     ) -> Self {
         Router {
             location,
+            subscribers,
+            auth,
             domains,
             relay_ip_literals,
         }
+    }
+
+    /// The authenticator, for its periodic purge.
+    pub fn authorizer(&self) -> Option<&Authorizer> {
+        self.auth.as_ref()
     }
 
     /// Decides what to do with `req`.
     pub async fn decide(&self, req: &RoutingRequest, now: SystemTime) -> Decision {
         let msg = &req.message;
         let local = req.destination != Destination::Foreign;
+        let register = msg.method() == Some(Method::Register);
+        // Requests for the server itself (OPTIONS pings) are answered without a
+        // challenge; a REGISTER is always checked.
+        if let Some(auth) = &self.auth
+            && (register || req.destination != Destination::Server)
+        {
+            let is_local = |h: &Host<'_>| self.is_local_domain(h);
+            match auth
+                .check(msg, req.from.remote.ip(), &self.subscribers, is_local, now)
+                .await
+            {
+                Outcome::NotRequired | Outcome::Authenticated => {}
+                Outcome::Answer(d) => return d,
+            }
+        }
         match msg.method() {
             Some(Method::Register) if local => self.register(req, now).await,
             _ if req.destination == Destination::LocalDomain => self.to_local_user(msg, now).await,
@@ -82,6 +114,7 @@ impl<S: LocationStore> Router<S> {
         let unix = unix_seconds(now);
         match self.location.register(msg, &aor, reach, unix).await {
             Ok(bindings) => {
+                tracing::debug!("REGISTER {aor}: {} bindings", bindings.len());
                 let mut ok = Reply::new(200, "OK");
                 for c in contact_values(&bindings, unix) {
                     ok = ok.header("Contact", c);
@@ -121,7 +154,16 @@ impl<S: LocationStore> Router<S> {
             return reply(404, "Not Found");
         };
         match self.location.lookup(&aor, unix_seconds(now)).await {
-            Ok(bindings) if bindings.is_empty() => reply(404, "Not Found"),
+            Ok(bindings) if bindings.is_empty() => {
+                match self.subscribers.subscriber(aor.user(), aor.domain()).await {
+                    Ok(Some(_)) => reply(480, "Temporarily Unavailable"),
+                    Ok(None) => reply(404, "Not Found"),
+                    Err(e) => {
+                        tracing::error!("subscriber lookup for {aor} failed: {e}");
+                        reply(404, "Not Found")
+                    }
+                }
+            }
             Ok(bindings) => Decision::Relay(targets(&bindings)),
             Err(e) => {
                 tracing::error!("location lookup for {aor} failed: {e}");

@@ -1,18 +1,22 @@
 //! Running the server: everything is configured and bound before the first message is
 //! received, and a signal stops it after the listeners and connections are closed.
 
+use crate::authorize::Authorizer;
 use crate::config::Config;
 use crate::local_domains::local_domains;
 use crate::proxy_shards::ProxyHandler;
-use crate::router::Router;
+use crate::router::{Router, unix_seconds};
 use crate::shutdown::ShutdownSignals;
-use registrar::{LocationService, MemoryOnly, RegistrarConfig, StorageMode};
+use crate::sql_location::SqlLocation;
+use registrar::{LocationService, StorageMode};
+use serval_store::Store;
 use sip_core::proxy::ProxyConfig;
 use sip_core::proxy::routing::Interface;
 use sip_core::transaction::TimerConfig;
 use sip_transport::{BindError, ListenSpec, Transports};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -23,15 +27,53 @@ pub enum ServerError {
     /// The signal handlers could not be installed.
     #[error("cannot watch for SIGTERM and SIGINT: {0}")]
     Signals(std::io::Error),
+    /// The database could not be opened, migrated or read.
+    #[error(transparent)]
+    Database(#[from] serval_store::StoreError),
+    /// The location table could not be loaded.
+    #[error("loading the location table: {0}")]
+    Location(registrar::StoreError),
+    /// No randomness for the nonce key.
+    #[error("cannot make the nonce key: {0}")]
+    Auth(#[from] sip_auth::Error),
 }
 
 /// Serves `config` until SIGTERM or SIGINT. Must be called within a tokio runtime.
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
     let domains = local_domains(&config.domains, &config.listen);
+    let store = Store::connect(config.database.as_str()).await?;
+    let migrated = store.migrate().await?;
+    if migrated.from != migrated.to {
+        tracing::info!(
+            "database {}: schema migrated from version {} to {}",
+            config.database,
+            migrated.from,
+            migrated.to
+        );
+    } else {
+        tracing::info!(
+            "database {}: schema version {}",
+            config.database,
+            migrated.to
+        );
+    }
+    let location = Arc::new(LocationService::new(
+        SqlLocation(store.clone()),
+        config.registrar.storage,
+        config.registrar.limits,
+    ));
+    let loaded = location.load().await.map_err(ServerError::Location)?;
+    tracing::info!(
+        "location: {} storage, {loaded} bindings loaded",
+        config.registrar.storage
+    );
+    let auth = Authorizer::new(&config.auth)?;
+    if auth.is_none() {
+        tracing::warn!("authentication is off ([auth] enabled = false)");
+    }
     let transports = Transports::bind(&config.listen, config.transport_config())?;
     tracing::info!("local domains: {}", domains.join(", "));
-    tracing::info!("database: {}", config.database);
     for spec in transports.local_specs() {
         tracing::info!("listening on {spec}");
     }
@@ -56,15 +98,17 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     };
     proxy.timer_c = config.proxy.timer_c;
     proxy.limits = config.message_limits();
-    let location = Arc::new(LocationService::new(
-        MemoryOnly,
-        StorageMode::Memory,
-        RegistrarConfig::default(),
-    ));
     let router = Arc::new(Router::new(
-        location,
+        location.clone(),
+        store.clone(),
+        auth,
         domains.clone(),
         config.proxy.relay_to_ip_literals,
+    ));
+    let upkeep = tokio::spawn(upkeep(
+        location.clone(),
+        router.clone(),
+        config.registrar.clone(),
     ));
     let shards = std::thread::available_parallelism().map_or(1, usize::from);
     let handler = Arc::new(ProxyHandler::start(
@@ -74,8 +118,47 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         transports.sender(),
     ));
     transports.run(handler, signals.received()).await;
+    upkeep.abort();
+    if location.mode() == StorageMode::WriteBack {
+        match location.flush().await {
+            Ok(n) => tracing::info!("write-back: {n} changes written at shutdown"),
+            Err(e) => tracing::error!("write-back: changes lost at shutdown: {e}"),
+        }
+    }
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The periodic work: expired bindings purged, write-back flushes, nonce counts of
+/// expired nonces forgotten.
+async fn upkeep(
+    location: Arc<LocationService<SqlLocation>>,
+    router: Arc<Router<SqlLocation>>,
+    cfg: crate::config::Registrar,
+) {
+    let mut purge = tokio::time::interval(cfg.purge_interval);
+    let mut flush = tokio::time::interval(cfg.flush_interval);
+    loop {
+        tokio::select! {
+            _ = purge.tick() => {
+                let now = SystemTime::now();
+                match location.purge(unix_seconds(now)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!("{n} expired bindings removed"),
+                    Err(e) => tracing::warn!("purging expired bindings: {e}"),
+                }
+                if let Some(auth) = router.authorizer() {
+                    auth.purge(now);
+                }
+            }
+            _ = flush.tick(), if location.mode() == StorageMode::WriteBack => {
+                if let Err(e) = location.flush().await {
+                    tracing::warn!("write-back flush failed, kept for the next one: {e}");
+                }
+            }
+        }
+    }
 }
 
 /// What each listener advertises in Via and Record-Route: the configured host, else its

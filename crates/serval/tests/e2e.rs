@@ -1,6 +1,7 @@
 //! The `serval` binary end to end: started as a user would, spoken to over real UDP and
 //! TCP sockets on 127.0.0.1, checked on what comes back on the wire.
 
+#[allow(dead_code)]
 mod support;
 
 use std::io::Read;

@@ -4,12 +4,16 @@
 //! - Each test starts its own `serval` on 127.0.0.1 (ports it picks) and its SIPps on an
 //!   address of their own, 127.0.0.N: outside the proxy's local addresses, and no port
 //!   shared with a test running in parallel.
-//! - Until the registrar exists, the caller names the callee by its IP-literal
-//!   Request-URI (`sip:bob@127.0.0.N:PORT;transport=...`) and the proxy's config allows
-//!   relaying there.
-//! - The callee first sends an OPTIONS to the proxy (as a REGISTER will), which over TCP
-//!   opens the connection the proxy then reaches it over; the test starts the caller
-//!   once the proxy has received it (its message trace, `sip=trace`).
+//! - As in the seed, both users are subscribers of the domain (`enst.fr` here) and
+//!   authenticate: the callee registers (REGISTER, 401, REGISTER with credentials, 200
+//!   listing its binding with `expires=900`), the caller's INVITE for `sip:bob@enst.fr`
+//!   is challenged (407, ACK, INVITE with credentials) and the proxy finds bob by the
+//!   location service. Over TCP the REGISTER opens the connection the proxy then
+//!   reaches bob over. The test starts the caller once the proxy logged the
+//!   registration. SIPp puts the target address in its digest `uri`, so the config
+//!   sets `check_digest_uri = false`; SIPp 3.6 answers only the first challenge and
+//!   only with MD5, so the config offers MD5 alone (`algorithms = ["MD5"]`; the
+//!   registrar tests cover SHA-256).
 //! - Each SIPp runs one call (`-m 1`) and gives up after `-timeout 20s`: the tests wait
 //!   on their exit status (0: the call went as its scenario says), then check what they
 //!   received: our Via and Record-Route on the way in, in-dialog requests back through
@@ -23,11 +27,12 @@ mod support;
 
 use sipp::{SipLog, SipMessage, Sipp, SippRun, Transport, all_succeed, free_ports, work_dir};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use support::{Serval, temp_file};
+use support::{Serval, fresh_sqlite_url, temp_file};
 
-/// Relaying to `sip:user@IP:port` allowed; every SIP message traced to the log.
-const CONFIG: &str = "[proxy]\nrelay_to_ip_literals = true\n";
-const LOG: &str = "info,sip=trace";
+/// The domain of the single-proxy tests.
+const DOMAIN: &str = "enst.fr";
+/// Every SIP message traced to the log, and registrations.
+const LOG: &str = "info,serval::router=debug,sip=trace";
 
 /// The seed's four call flows, by their caller and callee scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,9 +58,29 @@ impl Flow {
     }
 }
 
-fn start_proxy(test: &str) -> Serval {
-    let config = temp_file(&format!("sipp-{test}.toml"), CONFIG);
-    Serval::start_logging(LOG, &["-c", config.to_str().expect("UTF-8 path")])
+/// A serval for `domain` whose subscribers are alice and bob of `domain`, and bob of
+/// 127.0.0.1 (an address of the server, so a local domain too). Relaying to
+/// `sip:user@IP:port` is allowed (the chained tests route to the second proxy so).
+fn start_proxy(test: &str, domain: &str) -> Serval {
+    let config = temp_file(
+        &format!("sipp-{test}.toml"),
+        &format!(
+            "[server]\ndomains = [\"{domain}\"]\n[proxy]\nrelay_to_ip_literals = true\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n"
+        ),
+    );
+    let db = fresh_sqlite_url();
+    support::add_subscribers(
+        &db,
+        &[
+            ("alice", domain, "alice-secret"),
+            ("bob", domain, "bob-secret"),
+            ("bob", "127.0.0.1", "bob-secret"),
+        ],
+    );
+    Serval::start_logging(
+        LOG,
+        &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
+    )
 }
 
 fn listener(proxy: &Serval, transport: Transport) -> SocketAddr {
@@ -85,8 +110,8 @@ fn callee_uri_host(callee: SocketAddr, transport: Transport) -> String {
     format!("{callee};transport={}", transport.token())
 }
 
-/// Starts the callee SIPp (`scenario`) registered-in-spirit with `proxy`, and waits until
-/// the proxy has heard from it.
+/// Starts the callee SIPp (`scenario`), which registers as `bob@domain` with `proxy`,
+/// and waits until the proxy has saved its binding.
 fn start_callee(
     dir: &std::path::Path,
     proxy: &Serval,
@@ -94,6 +119,7 @@ fn start_callee(
     at: SocketAddr,
     transport: Transport,
     call_id: &str,
+    domain: &str,
 ) -> Sipp {
     let uas = Sipp::start(
         dir,
@@ -104,10 +130,12 @@ fn start_callee(
             transport,
             remote: listener(proxy, transport),
             call_id,
-            extra: Vec::new(),
+            extra: vec!["-key".into(), "domain".into(), domain.into()],
         },
     );
-    proxy.wait_for_log(&format!("received from {}:{at}", transport.token()));
+    // The AOR has no port (`domain` may name the server as HOST:PORT).
+    let aor_domain = domain.split(':').next().unwrap_or(domain);
+    proxy.wait_for_log(&format!("REGISTER bob@{aor_domain}: 1 binding"));
     uas
 }
 
@@ -121,13 +149,21 @@ struct Call {
 /// Runs `flow` through one proxy: caller over `caller_t`, callee over `callee_t`.
 fn call(test: &str, host: u8, flow: Flow, caller_t: Transport, callee_t: Transport) -> Call {
     let dir = work_dir(test);
-    let proxy = start_proxy(test);
+    let proxy = start_proxy(test, DOMAIN);
     let ip = sipp_host(host);
     let ports = free_ports(ip, 2);
     let (callee_at, caller_at) = (SocketAddr::new(ip, ports[0]), SocketAddr::new(ip, ports[1]));
     let call_id = format!("{test}-{}@serval.test", std::process::id());
     let (uac_scenario, uas_scenario) = flow.scenarios();
-    let uas = start_callee(&dir, &proxy, uas_scenario, callee_at, callee_t, &call_id);
+    let uas = start_callee(
+        &dir,
+        &proxy,
+        uas_scenario,
+        callee_at,
+        callee_t,
+        &call_id,
+        DOMAIN,
+    );
     let uac = Sipp::start(
         &dir,
         SippRun {
@@ -142,7 +178,10 @@ fn call(test: &str, host: u8, flow: Flow, caller_t: Transport, callee_t: Transpo
                 "bob".into(),
                 "-key".into(),
                 "callee".into(),
-                callee_uri_host(callee_at, callee_t),
+                DOMAIN.into(),
+                "-key".into(),
+                "caller_domain".into(),
+                DOMAIN.into(),
             ],
         },
     );
@@ -178,11 +217,15 @@ fn check_flow(
     };
 
     // The INVITE reached the callee through the proxy.
+    // The Request-URI is the Contact bob registered (SIPp writes its transport in
+    // upper case).
     let invite = call.callee.request("INVITE");
-    assert_eq!(
-        invite.request_uri(),
-        Some(format!("sip:bob@{}", callee_uri_host(callee, callee_t)).as_str()),
-        "{}",
+    let registered = format!("sip:bob@{}", callee_uri_host(callee, callee_t));
+    assert!(
+        invite
+            .request_uri()
+            .is_some_and(|u| u.eq_ignore_ascii_case(&registered)),
+        "Request-URI {registered} expected: {}",
         invite.raw
     );
     let vias = invite.list("via");
@@ -408,8 +451,11 @@ fn tcp_caller_udp_callee_callee_hangs_up() {
 fn udp_call_through_two_chained_proxies() {
     let test = "two-proxies";
     let dir = work_dir(test);
-    let first = start_proxy(&format!("{test}-first"));
-    let second = start_proxy(&format!("{test}-second"));
+    // alice belongs to the first proxy's domain (which challenges her), bob registers
+    // with the second as bob@127.0.0.1 (its REGISTER names the second by address and
+    // port).
+    let first = start_proxy(&format!("{test}-first"), DOMAIN);
+    let second = start_proxy(&format!("{test}-second"), "falco.bz");
     let ip = sipp_host(14);
     let ports = free_ports(ip, 2);
     let (callee_at, caller_at) = (SocketAddr::new(ip, ports[0]), SocketAddr::new(ip, ports[1]));
@@ -421,6 +467,7 @@ fn udp_call_through_two_chained_proxies() {
         callee_at,
         Transport::Udp,
         &call_id,
+        &second.udp.to_string(),
     );
     let uac = Sipp::start(
         &dir,
@@ -436,10 +483,13 @@ fn udp_call_through_two_chained_proxies() {
                 "bob".into(),
                 "-key".into(),
                 "callee".into(),
-                callee_at.to_string(),
+                second.udp.to_string(),
                 "-key".into(),
                 "next_hop".into(),
                 second.udp.to_string(),
+                "-key".into(),
+                "caller_domain".into(),
+                DOMAIN.into(),
             ],
         },
     );
@@ -483,8 +533,8 @@ fn udp_call_through_two_chained_proxies() {
 fn max_forwards_1_gets_483_from_the_second_proxy() {
     let test = "max-forwards";
     let dir = work_dir(test);
-    let first = start_proxy(&format!("{test}-first"));
-    let second = start_proxy(&format!("{test}-second"));
+    let first = start_proxy(&format!("{test}-first"), DOMAIN);
+    let second = start_proxy(&format!("{test}-second"), "falco.bz");
     let ip = sipp_host(15);
     let ports = free_ports(ip, 2);
     let (nobody, caller_at) = (SocketAddr::new(ip, ports[0]), SocketAddr::new(ip, ports[1]));
@@ -507,6 +557,9 @@ fn max_forwards_1_gets_483_from_the_second_proxy() {
                 "-key".into(),
                 "next_hop".into(),
                 second.udp.to_string(),
+                "-key".into(),
+                "caller_domain".into(),
+                DOMAIN.into(),
             ],
         },
     );

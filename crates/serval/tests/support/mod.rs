@@ -1,5 +1,7 @@
 //! Running the real `serval` binary and talking SIP to it over real sockets.
 
+pub mod digest;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -30,10 +32,19 @@ impl Serval {
 
     /// [`Serval::start`] with the log filter `RUST_LOG=filter` (`"info,sip=trace"` logs
     /// every SIP message received and sent, for [`Serval::wait_for_log`]).
+    ///
+    /// Unless `args` name a database (`--db`), each server gets a fresh SQLite file of
+    /// its own in the test's temporary directory.
     pub fn start_logging(filter: &str, args: &[&str]) -> Serval {
+        let own_db;
+        let mut args: Vec<&str> = args.to_vec();
+        if !args.contains(&"--db") {
+            own_db = fresh_sqlite_url();
+            args.extend(["--db", own_db.as_str()]);
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_serval"))
             .args(["-l", "udp:127.0.0.1:0", "-l", "tcp:127.0.0.1:0"])
-            .args(args)
+            .args(&args)
             .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -85,6 +96,12 @@ impl Serval {
         }
     }
 
+    /// Kills the process at once (SIGKILL): no shutdown, no flush.
+    pub fn kill(&self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("signal sent");
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = rustix::process::Pid::from_child(&self.child);
@@ -114,6 +131,19 @@ impl Drop for Serval {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `sqlite:PATH` for a database file nobody else uses.
+pub fn fresh_sqlite_url() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("serval-{}-{n}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    format!("sqlite:{}", path.display())
 }
 
 fn unbound() -> SocketAddr {
@@ -189,7 +219,15 @@ impl Response {
         }
     }
 
-    /// The values of header `name` (any case).
+    /// Every value of header `name` (any case), in order.
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(|values| values.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .get(&name.to_ascii_lowercase())
@@ -303,4 +341,45 @@ impl TcpClient {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Creates the schema of the database at `url` and adds `(user, domain, password)`
+/// subscribers with both HA1s stored, as `servalctl user add` does.
+pub fn add_subscribers(url: &str, users: &[(&str, &str, &str)]) {
+    with_store(url, |store| async move {
+        for (user, domain, password) in users {
+            let secret = format!("{user}:{domain}:{password}");
+            store
+                .add_subscriber(&serval_store::Subscriber {
+                    username: user.to_string(),
+                    domain: domain.to_string(),
+                    ha1: Some(digest::hex_hash("MD5", &secret)),
+                    ha1_sha256: Some(digest::hex_hash("SHA-256", &secret)),
+                    ..serval_store::Subscriber::default()
+                })
+                .await
+                .expect("subscriber added");
+        }
+    });
+}
+
+/// Runs `work` on the (migrated) database at `url`.
+pub fn with_store<F, Fut, T>(url: &str, work: F) -> T
+where
+    F: FnOnce(serval_store::Store) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = serval_store::Store::connect(url)
+            .await
+            .expect("database reachable");
+        store.migrate().await.expect("schema");
+        let out = work(store.clone()).await;
+        store.close().await;
+        out
+    })
 }

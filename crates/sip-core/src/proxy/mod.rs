@@ -379,10 +379,11 @@ impl Proxy {
         let mut edits = RouteEdits::default();
         let mut rest = &routes[..];
         // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
-        // of ours; the real target is the last Route.
+        // of ours (no user part: a user at our address is a real target); the real
+        // target is the last Route.
         if let (Some(uri), Some(last)) = (msg.request_uri(), routes.last())
             && self.own_uri(&uri)
-            && !uri.as_sip().is_some_and(|u| u.lr())
+            && uri.as_sip().is_some_and(|u| u.user.is_none() && !u.lr())
             && !rest.is_empty()
         {
             edits.request_uri = Some(last.uri.as_str().to_owned());

@@ -578,3 +578,15 @@ fn a_branch_that_cannot_be_sent_fails_at_once_with_503_kept_as_500_upstream() {
         "a transport error is a 503 on the branch (§8.1.3.1), which goes up as 500 (§16.7)"
     );
 }
+
+#[test]
+fn a_user_at_our_address_behind_our_route_is_not_strict_routing() {
+    let mut p = proxy();
+    let req = String::from_utf8_lossy(&invite("Route: <sip:192.0.2.1:5060;lr>\r\n")).replace(
+        &format!("INVITE sip:bob@{UAS}"),
+        "INVITE sip:bob@192.0.2.1:5060",
+    );
+    p.handle(Bytes::from(req), udp(UAC), Instant::now());
+    let ev = p.poll_event().expect("handed up");
+    assert_eq!(ev.destination, Destination::LocalDomain);
+}
