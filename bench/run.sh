@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Serval and Kamailio side by side on the shared SIPp harness (../shared/perf, or
+# PERF_DIR), on this machine, in one run: each server pinned to cpu0, the SIPps to cpu1,
+# the same workloads and the same search (see the harness README).
+#
+#   bench/run.sh reg      # REG and REG-AUTH (registrar, digest)
+#   bench/run.sh call     # CALL and CALL-AUTH (proxy)
+#   bench/run.sh all
+#   SERVERS=serval bench/run.sh reg   # only one side
+#
+# Needs sipp (sip-tester), python3, taskset; Kamailio from Debian (kamailio,
+# kamailio-sqlite-modules) for its side. Results: bench/results/<time>/ (RESULT lines in
+# each run's summary.txt, and all of them in results.txt).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PERF=${PERF_DIR:-$ROOT/../shared/perf}
+WHAT=${1:-reg}
+SERVERS=${SERVERS:-"serval kamailio"}
+OUT=${OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
+USERS=10000 CALLEES=100
+mkdir -p "$OUT"
+[ -x "$PERF/run.sh" ] || { echo "no harness at $PERF (set PERF_DIR)" >&2; exit 2; }
+
+cargo build --release -p serval -p servalctl --manifest-path "$ROOT/Cargo.toml"
+SERVAL=$ROOT/target/release/serval
+SERVALCTL=$ROOT/target/release/servalctl
+
+# The harness's subscribers: user0 .. user(USERS+CALLEES-1), password "secret".
+users_csv=$OUT/users.csv
+python3 -c "
+for i in range($USERS + $CALLEES):
+    print(f'user{i},example.test,secret')" > "$users_csv"
+
+# serval_config NAME PORT AUTH: a config file for one serval under test.
+serval_config() {
+    local name=$1 port=$2 auth=$3 db="$OUT/$1.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    cat > "$OUT/$name.toml" <<CONF
+[server]
+listen = ["udp:127.0.0.1:$port"]
+domains = ["example.test"]
+[database]
+url = "sqlite:$db"
+[limits]
+udp_recv_buffer = 8388608
+[log]
+level = "warn"
+[registrar]
+storage = "memory"          # as the reference Kamailio (usrloc db_mode 0)
+[auth]
+enabled = $auth
+algorithms = ["MD5"]        # SIPp 3.6 answers MD5 only
+check_digest_uri = false    # SIPp puts the target address in the digest uri
+CONF
+    if [ "$auth" = true ]; then
+        "$SERVALCTL" --db "sqlite:$db" db init >/dev/null
+        "$SERVALCTL" --db "sqlite:$db" user import "$users_csv" >/dev/null
+    fi
+    echo "$OUT/$name.toml"
+}
+
+COMMON=(--repeat 3 --duration 20 --search-duration 10 --cooldown 6 --resolution 5 --ramp-factor 1.3
+        --domain example.test --prefix user --password secret --users "$USERS" --callees "$CALLEES"
+        --server-cpus 0 --sipp-cpus 1)
+K="$PERF/kamailio/start-kamailio.sh"
+
+run() { # run NAME TARGET WORKLOADS START_RATES SERVER_CMD
+    echo "== $1: $3" >&2
+    "$PERF/run.sh" "$2" --workloads "$3" --start-rates "$4" "${COMMON[@]}" \
+        --server-cmd "$5" --out "$OUT/$1" | tee -a "$OUT/results.txt"
+}
+
+for server in $SERVERS; do
+    case "$server:$WHAT" in
+        serval:reg|serval:all)
+            run serval-reg 127.0.0.1:5090 REG REG=30000 "$SERVAL -c $(serval_config serval-noauth 5090 false)"
+            run serval-reg-auth 127.0.0.1:5091 REG-AUTH REG-AUTH=10000 "$SERVAL -c $(serval_config serval-auth 5091 true)";;&
+        serval:call|serval:all)
+            run serval-call 127.0.0.1:5092 CALL CALL=3000 "$SERVAL -c $(serval_config serval-call 5092 false)"
+            run serval-call-auth 127.0.0.1:5093 CALL-AUTH CALL-AUTH=2500 "$SERVAL -c $(serval_config serval-call-auth 5093 true)";;
+        kamailio:reg|kamailio:all)
+            run kamailio-reg 127.0.0.1:5070 REG REG=26000 "$K --port 5070 --children 2"
+            run kamailio-reg-auth 127.0.0.1:5071 REG-AUTH REG-AUTH=8000 \
+                "$K --auth --port 5071 --children 2 --users $((USERS + CALLEES)) --db /tmp/kamailio-perf-5071.db";;&
+        kamailio:call|kamailio:all)
+            run kamailio-call 127.0.0.1:5070 CALL CALL=2500 "$K --port 5070 --children 2"
+            run kamailio-call-auth 127.0.0.1:5071 CALL-AUTH CALL-AUTH=1500 \
+                "$K --auth --port 5071 --children 2 --users $((USERS + CALLEES)) --db /tmp/kamailio-perf-5071.db";;
+        *:reg|*:call|*:all) ;;
+        *) echo "usage: $0 [reg|call|all]" >&2; exit 2;;
+    esac
+done
+echo "results in $OUT/results.txt" >&2
