@@ -89,9 +89,11 @@ pub fn plan(
         .map_err(|_| Refusal::new(400, "Malformed Contact header"))?;
     let mut bindings: Vec<Binding> = current.iter().filter(|b| b.is_live(now)).cloned().collect();
     let mut changes = Vec::new();
-    // An older request of the same registration (same Call-ID, CSeq not higher) must not
-    // undo a newer one (§10.3 step 7).
-    let out_of_order = |b: &Binding| b.call_id == call_id && cseq <= b.cseq;
+    // An older request of the same registration (same Call-ID, lower CSeq) must not undo
+    // a newer one (§10.3 step 7). The same CSeq is the same request again (a
+    // retransmission that outlived its transaction, or a second node in db-only mode):
+    // applying it again changes nothing, so it is not refused.
+    let out_of_order = |b: &Binding| b.call_id == call_id && cseq < b.cseq;
 
     if contacts.iter().any(|c| matches!(c, Contact::Star)) {
         if contacts.len() != 1 || header_expires != Some(0) {

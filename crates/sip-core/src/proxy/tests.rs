@@ -590,3 +590,42 @@ fn a_user_at_our_address_behind_our_route_is_not_strict_routing() {
     let ev = p.poll_event().expect("handed up");
     assert_eq!(ev.destination, Destination::LocalDomain);
 }
+
+/// Runs every timer until none is left, starting at `now`.
+fn run_timers_out(p: &mut Proxy, now: Instant) {
+    let mut rounds = 0;
+    while let Some(t) = p.poll_timeout() {
+        p.handle_timeout(t.max(now));
+        drain(p);
+        rounds += 1;
+        assert!(rounds < 10_000, "timers never settle");
+    }
+}
+
+#[test]
+fn finished_transactions_are_forgotten() {
+    let mut p = proxy();
+    let now = Instant::now();
+    // A declined call (server and client INVITE transactions, the hop-by-hop ACK)...
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 603, "b1"), udp(UAS), now);
+    drain(&mut p);
+    // ...and a request answered by the proxy itself.
+    let local = String::from_utf8_lossy(&invite(""))
+        .replace(
+            &format!("INVITE sip:bob@{UAS}"),
+            "OPTIONS sip:192.0.2.1:5060",
+        )
+        .replace("1 INVITE", "1 OPTIONS")
+        .replace("z9hG4bKuac1", "z9hG4bKuac2");
+    p.handle(Bytes::from(local), udp(UAC), now);
+    assert_eq!(
+        drain(&mut p).last().and_then(|(_, m)| m.status()),
+        Some(200)
+    );
+    assert!(p.transaction_count().0 >= 2);
+    run_timers_out(&mut p, now);
+    assert_eq!(p.transaction_count(), (0, 0));
+    assert_eq!(p.poll_timeout(), None);
+}

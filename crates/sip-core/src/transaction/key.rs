@@ -9,7 +9,7 @@
 use sip_msg::{Message, ParseError};
 
 /// The identity of a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TransactionKey {
     /// RFC 3261 matching.
     Branch {
