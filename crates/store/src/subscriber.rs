@@ -225,7 +225,7 @@ impl Store {
         }
     }
 
-    /// Adds many subscribers at once: multi-row `INSERT`s of [`BATCH_ROWS`] rows, all
+    /// Adds many subscribers at once: multi-row `INSERT`s of 500 rows, all
     /// in one transaction, so either every row is added or none. A subscriber that
     /// exists (or comes twice) fails the import with [`StoreError::AlreadyExists`].
     /// Returns how many were added.
