@@ -245,7 +245,19 @@ async fn lock(conn: &mut AnyConnection, dialect: Dialect, take: bool) -> Result<
             format!("SELECT 1 FROM (SELECT pg_advisory_lock({PG_KEY})) AS locked")
         }
         (Dialect::Postgres, false) => format!("SELECT pg_advisory_unlock({PG_KEY})"),
-        (Dialect::Mysql, true) => "SELECT GET_LOCK('serval_schema', 60)".to_owned(),
+        (Dialect::Mysql, true) => {
+            // 1 when taken, 0 after the timeout.
+            let taken: Option<i64> = sqlx::query("SELECT GET_LOCK('serval_schema', 60)")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            return match taken {
+                Some(1) => Ok(()),
+                _ => Err(StoreError::Busy(
+                    "another process is migrating the schema (waited 60 s)",
+                )),
+            };
+        }
         (Dialect::Mysql, false) => "SELECT RELEASE_LOCK('serval_schema')".to_owned(),
     };
     conn.execute(sql.as_str()).await?;
