@@ -296,3 +296,25 @@ async fn version(conn: &mut AnyConnection, dialect: Dialect) -> Result<u32, Stor
         value: max,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_count_up_to_the_schema_version() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(usize::try_from(migration.version).ok(), Some(i + 1));
+        }
+        assert_eq!(latest(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn every_dialect_has_the_same_statements() {
+        let count = |d| v1(d).len();
+        assert_eq!(count(Dialect::Sqlite), count(Dialect::Postgres));
+        assert_eq!(count(Dialect::Sqlite), count(Dialect::Mysql));
+        assert!(v1(Dialect::Mysql)[0].ends_with("COLLATE=utf8mb4_bin"));
+        assert!(v1(Dialect::Postgres)[0].contains("VARCHAR(64) COLLATE \"C\""));
+    }
+}
