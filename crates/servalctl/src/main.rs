@@ -137,7 +137,7 @@ enum UserCommand {
         #[arg(long, value_name = "D")]
         domain: Option<String>,
     },
-    /// Add the subscribers of a CSV file: user,domain,password[,email].
+    /// Add the subscribers of a CSV file: `user,domain,password[,email]`.
     Import {
         /// The CSV file (a header line is optional); `-` for stdin.
         file: PathBuf,

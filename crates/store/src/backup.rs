@@ -111,8 +111,18 @@ impl Store {
         check_header(&header)?;
 
         let mut tx = self.begin_write().await?;
-        tx.execute("DELETE FROM location").await?;
-        tx.execute("DELETE FROM subscriber").await?;
+        let result = self.restore_rows(&mut tx, lines).await;
+        crate::finish(tx, result).await
+    }
+
+    /// Restores the rows after the header, in `conn`'s transaction.
+    async fn restore_rows(
+        &self,
+        conn: &mut AnyConnection,
+        lines: impl Iterator<Item = std::io::Result<String>>,
+    ) -> Result<BackupCounts, StoreError> {
+        conn.execute("DELETE FROM location").await?;
+        conn.execute("DELETE FROM subscriber").await?;
         let mut batch = Batch::default();
         let mut counts = BackupCounts::default();
         let mut number = 1u64;
@@ -142,11 +152,10 @@ impl Store {
             batch.last = number;
             batch.first = batch.first.min(number);
             if batch.subscribers.len() == BATCH_ROWS || batch.bindings.len() == BATCH_ROWS {
-                batch.flush(&mut tx, self.dialect).await?;
+                batch.flush(conn, self.dialect).await?;
             }
         }
-        batch.flush(&mut tx, self.dialect).await?;
-        tx.commit().await?;
+        batch.flush(conn, self.dialect).await?;
         Ok(counts)
     }
 }

@@ -2,7 +2,7 @@
 //! differently. Everything else is written once, in the common subset.
 //!
 //! Queries are written with `?` placeholders (and never a `?` inside a literal);
-//! [`Dialect::sql`] renders them as `$1, $2, …` for PostgreSQL.
+//! `Dialect::sql` renders them as `$1, $2, …` for PostgreSQL.
 
 use std::borrow::Cow;
 

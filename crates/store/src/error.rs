@@ -39,6 +39,9 @@ pub enum StoreError {
         /// The newest version this program knows.
         known: u32,
     },
+    /// Another process holds what this operation needs.
+    #[error("{0}")]
+    Busy(&'static str),
     /// A subscriber with this name is already there.
     #[error("subscriber {user}@{domain} already exists")]
     AlreadyExists {

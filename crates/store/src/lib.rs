@@ -140,6 +140,26 @@ impl Store {
     }
 }
 
+/// Ends a write transaction: commits when `result` is `Ok`; otherwise rolls back at
+/// once, so its locks are gone when the error is returned (a dropped transaction
+/// only rolls back when its connection is next used).
+async fn finish<T>(
+    tx: Transaction<'static, Any>,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The error that made us stop is the one to report.
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
 /// Now, in unix seconds.
 pub(crate) fn unix_now() -> i64 {
     SystemTime::now()

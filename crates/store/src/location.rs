@@ -184,19 +184,22 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        for change in changes {
-            match change {
-                Change::Save(b) => save(&mut tx, self.dialect, b).await?,
-                Change::Delete { aor, contact } => {
-                    delete(&mut tx, self.dialect, aor, contact).await?;
-                }
-                Change::DeleteAor(aor) => {
-                    delete_aor(&mut tx, self.dialect, aor).await?;
+        let result = async {
+            for change in changes {
+                match change {
+                    Change::Save(b) => save(&mut tx, self.dialect, b).await?,
+                    Change::Delete { aor, contact } => {
+                        delete(&mut tx, self.dialect, aor, contact).await?;
+                    }
+                    Change::DeleteAor(aor) => {
+                        delete_aor(&mut tx, self.dialect, aor).await?;
+                    }
                 }
             }
+            Ok(())
         }
-        tx.commit().await?;
-        Ok(())
+        .await;
+        crate::finish(tx, result).await
     }
 
     /// The bindings of `aor`, ordered by contact, expired ones included (compare

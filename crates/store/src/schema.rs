@@ -245,7 +245,19 @@ async fn lock(conn: &mut AnyConnection, dialect: Dialect, take: bool) -> Result<
             format!("SELECT 1 FROM (SELECT pg_advisory_lock({PG_KEY})) AS locked")
         }
         (Dialect::Postgres, false) => format!("SELECT pg_advisory_unlock({PG_KEY})"),
-        (Dialect::Mysql, true) => "SELECT GET_LOCK('serval_schema', 60)".to_owned(),
+        (Dialect::Mysql, true) => {
+            // 1 when taken, 0 after the timeout.
+            let taken: Option<i64> = sqlx::query("SELECT GET_LOCK('serval_schema', 60)")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            return match taken {
+                Some(1) => Ok(()),
+                _ => Err(StoreError::Busy(
+                    "another process is migrating the schema (waited 60 s)",
+                )),
+            };
+        }
         (Dialect::Mysql, false) => "SELECT RELEASE_LOCK('serval_schema')".to_owned(),
     };
     conn.execute(sql.as_str()).await?;
@@ -283,4 +295,26 @@ async fn version(conn: &mut AnyConnection, dialect: Dialect) -> Result<u32, Stor
         column: "serval_schema.version",
         value: max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_count_up_to_the_schema_version() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(usize::try_from(migration.version).ok(), Some(i + 1));
+        }
+        assert_eq!(latest(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn every_dialect_has_the_same_statements() {
+        let count = |d| v1(d).len();
+        assert_eq!(count(Dialect::Sqlite), count(Dialect::Postgres));
+        assert_eq!(count(Dialect::Sqlite), count(Dialect::Mysql));
+        assert!(v1(Dialect::Mysql)[0].ends_with("COLLATE=utf8mb4_bin"));
+        assert!(v1(Dialect::Postgres)[0].contains("VARCHAR(64) COLLATE \"C\""));
+    }
 }

@@ -225,7 +225,7 @@ impl Store {
         }
     }
 
-    /// Adds many subscribers at once: multi-row `INSERT`s of [`BATCH_ROWS`] rows, all
+    /// Adds many subscribers at once: multi-row `INSERT`s of 500 rows, all
     /// in one transaction, so either every row is added or none. A subscriber that
     /// exists (or comes twice) fails the import with [`StoreError::AlreadyExists`].
     /// Returns how many were added.
@@ -235,21 +235,24 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let now = unix_now();
         let mut tx = self.begin_write().await?;
-        let mut batch = Vec::with_capacity(BATCH_ROWS);
-        let mut total = 0u64;
-        let mut rows = rows.peekable();
-        while let Some(s) = rows.next() {
-            let row = SubscriberRow::new(s, now);
-            row.check()?;
-            batch.push(row);
-            if batch.len() == BATCH_ROWS || rows.peek().is_none() {
-                self.import_batch(&mut tx, &batch).await?;
-                total += batch.len() as u64;
-                batch.clear();
+        let result = async {
+            let mut batch = Vec::with_capacity(BATCH_ROWS);
+            let mut total = 0u64;
+            let mut rows = rows.peekable();
+            while let Some(s) = rows.next() {
+                let row = SubscriberRow::new(s, now);
+                row.check()?;
+                batch.push(row);
+                if batch.len() == BATCH_ROWS || rows.peek().is_none() {
+                    self.import_batch(&mut tx, &batch).await?;
+                    total += batch.len() as u64;
+                    batch.clear();
+                }
             }
+            Ok(total)
         }
-        tx.commit().await?;
-        Ok(total)
+        .await;
+        crate::finish(tx, result).await
     }
 
     /// Inserts `batch` in `conn`'s transaction after checking that none of its names is

@@ -14,7 +14,8 @@ use std::time::Instant;
 struct Ctx {
     store: Store,
     backend: Backend,
-    db: TestDb,
+    /// The database's URL, for raw connections.
+    url: String,
 }
 
 impl Ctx {
@@ -35,7 +36,16 @@ where
         return;
     };
     let store = Store::connect(&db.url).await.expect("connect");
-    behaviour(Ctx { store, backend, db }).await;
+    behaviour(Ctx {
+        store: store.clone(),
+        backend,
+        url: db.url.clone(),
+    })
+    .await;
+    // Every connection closed (and any transaction a failed call left to roll back
+    // ended) before the database is dropped.
+    store.close().await;
+    drop(db);
 }
 
 /// One test per back end for each behaviour: `NAME::sqlite`, `NAME::postgres`,
@@ -179,7 +189,7 @@ async fn migrate_creates_the_schema_once(ctx: Ctx) {
 
 async fn a_newer_schema_is_refused(ctx: Ctx) {
     let store = ctx.migrated().await;
-    let mut raw = ctx.db.raw().await;
+    let mut raw = sqlx::AnyConnection::connect(&ctx.url).await.expect("raw");
     raw.execute("INSERT INTO serval_schema (version, applied) VALUES (99, 0)")
         .await
         .expect("raw insert");
@@ -854,6 +864,7 @@ async fn sqlite_backup_restores_into(target: Backend) {
         .await
         .expect("restore");
     assert_eq!(backup_text(&back).await, backup);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -919,4 +930,27 @@ async fn unreachable_databases_are_named_without_password() {
         .await
         .expect_err("not SQL");
     assert!(matches!(err, StoreError::Url(_)), "{err:?}");
+}
+
+/// The registrar runs these on a multi-threaded runtime: their futures and streams
+/// must be `Send`.
+#[test]
+fn futures_and_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let Some(store) = None::<Store> else {
+        return;
+    };
+    let b = binding("a@b", "c");
+    send(&store.save_binding(&b));
+    send(&store.apply(&[]));
+    send(&store.bindings("a@b"));
+    send(&store.subscriber("a", "b"));
+    send(&store.subscribers(None));
+    send(&store.list_bindings(None));
+    send(&store.all_bindings());
+    send(&store.purge_expired(0));
+    send(&store.import_subscribers(std::iter::empty()));
+    send(&store.backup(Vec::new()));
+    send(&store.restore(&b""[..]));
+    send(&store.migrate());
 }

@@ -137,13 +137,6 @@ impl TestDb {
             _dir: None,
         })
     }
-
-    /// A raw connection to the database, for what the store does not offer.
-    pub async fn raw(&self) -> AnyConnection {
-        AnyConnection::connect(&self.url)
-            .await
-            .expect("raw connection")
-    }
 }
 
 impl Drop for TestDb {
@@ -151,10 +144,7 @@ impl Drop for TestDb {
         let Some(admin) = self.admin.take() else {
             return;
         };
-        let sql = match self.backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            Backend::Sqlite | Backend::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
+        let (backend, name) = (self.backend, self.name.clone());
         // Drop may run inside a runtime (or while panicking): do it on a thread of
         // its own, with a runtime of its own.
         let dropped = std::thread::spawn(move || {
@@ -162,15 +152,40 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            runtime.block_on(async {
-                let mut conn = AnyConnection::connect(&admin).await?;
-                conn.execute(sql.as_str()).await?;
-                conn.close().await
-            })
+            runtime.block_on(drop_database(&admin, backend, &name))
         })
         .join();
         if let Ok(Err(err)) = dropped {
             eprintln!("could not drop test database {}: {err}", self.name);
         }
     }
+}
+
+/// Drops the database `name`, first ending the sessions still using it (a test that
+/// panicked may have left a transaction open, whose locks would block the drop).
+async fn drop_database(admin: &str, backend: Backend, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = AnyConnection::connect(admin).await?;
+    match backend {
+        Backend::Postgres => {
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await?;
+        }
+        Backend::Mysql => {
+            let sessions = sqlx::query(&format!(
+                "SELECT id FROM information_schema.processlist WHERE db = '{name}'"
+            ))
+            .fetch_all(&mut conn)
+            .await?;
+            for session in sessions {
+                let id: i64 = sqlx::Row::try_get(&session, 0)?;
+                // It may have ended meanwhile.
+                let _ = conn.execute(format!("KILL {id}").as_str()).await;
+            }
+            conn.execute("SET SESSION lock_wait_timeout = 10").await?;
+            conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+                .await?;
+        }
+        Backend::Sqlite => {}
+    }
+    conn.close().await
 }
