@@ -7,32 +7,17 @@
 use crate::db::{self, Need};
 use crate::error::CtlError;
 use futures_util::TryStreamExt;
-use md5::Md5;
 use serval::config::DatabaseUrl;
 use serval_store::{StoreError, Subscriber};
-use sha2::{Digest, Sha256};
+use sip_auth::Algorithm;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 /// The two digest HA1s of `user` in `realm`: (MD5, SHA-256), lower-case hex.
-/// (To be replaced by the `sip-auth` crate's `ha1()`.)
+/// (`sip-auth` computes them, as the server does.)
 pub fn ha1_pair(user: &str, realm: &str, password: &str) -> (String, String) {
-    let input = format!("{user}:{realm}:{password}");
-    (
-        hex(&Md5::digest(input.as_bytes())),
-        hex(&Sha256::digest(input.as_bytes())),
-    )
-}
-
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
+    let ha1 = |alg| sip_auth::ha1(alg, user, realm, password).as_str().to_owned();
+    (ha1(Algorithm::Md5), ha1(Algorithm::Sha256))
 }
 
 /// `USER@DOMAIN` split, the domain in lower case; the reason when it is not one.
