@@ -16,7 +16,11 @@ use std::path::Path;
 /// The two digest HA1s of `user` in `realm`: (MD5, SHA-256), lower-case hex.
 /// (`sip-auth` computes them, as the server does.)
 pub fn ha1_pair(user: &str, realm: &str, password: &str) -> (String, String) {
-    let ha1 = |alg| sip_auth::ha1(alg, user, realm, password).as_str().to_owned();
+    let ha1 = |alg| {
+        sip_auth::ha1(alg, user, realm, password)
+            .as_str()
+            .to_owned()
+    };
     (ha1(Algorithm::Md5), ha1(Algorithm::Sha256))
 }
 

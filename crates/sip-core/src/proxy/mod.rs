@@ -904,7 +904,16 @@ impl Proxy {
         if r.code >= 200 {
             s.final_sent = true;
         }
+        let stateless =
+            r.code >= 200 && s.branches.is_empty() && s.request.method() != Some(Method::Invite);
         self.flush_server(key);
+        if stateless {
+            // Our own final answer to a non-INVITE request leaves no state behind, as a
+            // stateless UAS (RFC 3261 §8.2.7; SER's sl_send_reply): a retransmission is
+            // answered by running it again. Keeping the transaction for Timer J (32 s
+            // over UDP) would hold a million REGISTERs at 30 000 a second.
+            self.servers.remove(key);
+        }
     }
 
     fn reply_stateless(&mut self, req: &Message, r: &Rejection, to: Peer) {
