@@ -382,3 +382,68 @@ on_every_backend!(
     binding_survives_kill_9,
     binding_expires
 );
+
+/// An INVITE from another domain (not challenged) for `user@example.com`.
+fn invite_for(ua: &Ua, user: &str, n: u32) -> String {
+    format!(
+        "INVITE sip:{user}@{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {addr};branch=z9hG4bKinv{n}x{user};rport\r\nMax-Forwards: 70\r\nFrom: <sip:dave@elsewhere.test>;tag=d{n}\r\nTo: <sip:{user}@{DOMAIN}>\r\nCall-ID: inv{n}-{user}@test\r\nCSeq: 1 INVITE\r\nContact: <sip:dave@{addr}>\r\nContent-Length: 0\r\n\r\n",
+        addr = ua.socket.addr()
+    )
+}
+
+/// The final response to an INVITE (skipping 100 Trying).
+fn final_response(ua: &Ua, to: SocketAddr, request: &str) -> Response {
+    let first = ua.socket.request(to, request);
+    if first.code >= 200 {
+        return first;
+    }
+    let (raw, _) = ua
+        .socket
+        .receive(support::PATIENCE)
+        .expect("a final response");
+    Response::parse(&raw)
+}
+
+/// 404 for a user nobody knows, 480 for a subscriber with no binding; sources in
+/// `trusted` register without a challenge; a digest `uri` that is not the Request-URI
+/// is refused with 400 unless `check_digest_uri` is off.
+#[test]
+fn unknown_unavailable_trusted_and_digest_uri() {
+    let db = sqlite();
+    provision(&db.url);
+    let server = start(&db, "");
+    let caller = Ua::new("dave");
+    let unknown = final_response(&caller, server.udp, &invite_for(&caller, "nobody", 1));
+    assert_eq!(unknown.code, 404, "{}", unknown.raw);
+    let offline = final_response(&caller, server.udp, &invite_for(&caller, "alice", 2));
+    assert_eq!(offline.code, 480, "{}", offline.raw);
+
+    // The digest uri must be the Request-URI.
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let challenge = ua.register(server.udp, &contact, None);
+    let offer = challenge.headers("WWW-Authenticate")[0].to_owned();
+    let elsewhere = digest::answer(
+        &offer,
+        "REGISTER",
+        "sip:127.0.0.1",
+        "alice",
+        "alice-secret",
+        1,
+    );
+    let refused = ua.register(server.udp, &contact, Some(elsewhere));
+    assert_eq!(refused.code, 400, "{}", refused.raw);
+    assert!(
+        refused.reason.to_ascii_lowercase().contains("uri"),
+        "{}",
+        refused.raw
+    );
+    drop(server);
+
+    // A trusted source is not challenged.
+    let trusted = start(&db, "[auth]\ntrusted = [\"127.0.0.0/8\"]\n");
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let ok = ua.register(trusted.udp, &contact, None);
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+}

@@ -369,7 +369,8 @@ impl Proxy {
             Ok(Routed::Next(edits, hop)) => {
                 self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
             }
-            Ok(Routed::Decide(edits, destination)) => {
+            Ok(Routed::Decide(mut edits, destination)) => {
+                edits.consume_credentials = true;
                 if let Some(s) = self.servers.get_mut(&key) {
                     s.edits = edits;
                 }
@@ -532,6 +533,9 @@ impl Proxy {
         for r in &target.route {
             e.add_header("Route", r);
         }
+        if edits.consume_credentials {
+            self.consume_credentials(msg, &mut e);
+        }
         if let Some(uri) = target.request_uri.as_ref().or(edits.request_uri.as_ref()) {
             e.set_request_uri(uri);
         }
@@ -564,6 +568,31 @@ impl Proxy {
             to.transport.via_token()
         ));
         e.to_bytes()
+    }
+
+    /// Takes off the Proxy-Authorization values whose realm is one of our domains, and
+    /// keeps the others (credentials for proxies further on, §22.3).
+    fn consume_credentials(&self, msg: &Message, e: &mut sip_msg::Editor<'_>) {
+        let ours = |realm: &str| {
+            self.cfg
+                .domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(realm))
+        };
+        let values: Vec<&str> = msg.header_values(HeaderName::ProxyAuthorization).collect();
+        let is_ours = |v: &&str| {
+            sip_msg::headers::AuthValue::parse(v, HeaderName::ProxyAuthorization)
+                .ok()
+                .and_then(|a| a.realm())
+                .is_some_and(|r| ours(&r))
+        };
+        if !values.iter().any(is_ours) {
+            return;
+        }
+        e.remove_header(HeaderName::ProxyAuthorization);
+        for v in values.iter().filter(|v| !is_ours(v)) {
+            e.add_header("Proxy-Authorization", v);
+        }
     }
 
     /// Starts one client transaction per target (parallel forking, §16.6).
@@ -1053,6 +1082,9 @@ struct RouteEdits {
     pop_routes: usize,
     drop_last_route: bool,
     request_uri: Option<String>,
+    /// Remove the Proxy-Authorization credentials for our realms: they were meant for
+    /// us, and the next hops have no use for them (Kamailio's `consume_credentials`).
+    consume_credentials: bool,
 }
 
 fn client_key(out: &Message) -> Result<TransactionKey, sip_msg::ParseError> {

@@ -633,3 +633,20 @@ fn finished_transactions_are_forgotten() {
     assert_eq!(p.transaction_count(), (0, 0));
     assert_eq!(p.poll_timeout(), None);
 }
+
+#[test]
+fn our_credentials_are_consumed_others_passed_on() {
+    let mut p = proxy();
+    let req = String::from_utf8_lossy(&invite(
+        "Proxy-Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"n\", uri=\"sip:x\", response=\"0\"\r\nProxy-Authorization: Digest username=\"alice\", realm=\"other.net\", nonce=\"m\", uri=\"sip:x\", response=\"1\"\r\n",
+    ))
+    .into_owned();
+    p.handle(Bytes::from(req), udp(UAC), Instant::now());
+    let fwd = drain(&mut p).remove(1).1;
+    let left: Vec<_> = fwd
+        .header_values(HeaderName::ProxyAuthorization)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains("other.net"));
+}
