@@ -15,7 +15,7 @@ use crate::router::Router;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use registrar::LocationStore;
-use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, RoutingRequest, Transmit};
+use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, Reply, RoutingRequest, Transmit};
 use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
 use sip_transport::{Handler, Inbound, Route, SendFailure, Sender};
@@ -30,6 +30,11 @@ const TRACE_TARGET: &str = "sip";
 
 /// Messages waiting for a shard, at most (then new ones are dropped: overload).
 const SHARD_QUEUE: usize = 8192;
+
+/// Routing decisions a shard lets wait for the database at once. Beyond that the
+/// database is the bottleneck and waiting longer only grows memory and latency: new
+/// requests that would wait are answered 503 with Retry-After at once.
+const MAX_WAITING_DECISIONS: usize = 1024;
 
 enum Input {
     Parsed(Message, Peer),
@@ -65,6 +70,7 @@ impl ProxyHandler {
                     router: router.clone(),
                     sender: sender.clone(),
                     queue: tx.clone(),
+                    waiting: 0,
                 };
                 tokio::spawn(shard.run(rx));
                 tx
@@ -157,6 +163,8 @@ struct Shard<S> {
     sender: Sender,
     /// Its own queue, for decisions that come back later.
     queue: mpsc::Sender<Input>,
+    /// Decisions being waited for.
+    waiting: usize,
 }
 
 impl<S: LocationStore> Shard<S> {
@@ -170,7 +178,10 @@ impl<S: LocationStore> Shard<S> {
                     match input {
                         Input::Parsed(msg, peer) => self.proxy.handle_message(msg, peer, now),
                         Input::Raw(data, peer) => self.proxy.handle(data, peer, now),
-                        Input::Decided(id, decision) => self.proxy.decide(&id, decision, now),
+                        Input::Decided(id, decision) => {
+                            self.waiting = self.waiting.saturating_sub(1);
+                            self.proxy.decide(&id, decision, now)
+                        }
                         Input::Undelivered(data) => self.proxy.send_failed(data, now),
                     }
                 }
@@ -214,6 +225,12 @@ impl<S: LocationStore> Shard<S> {
         if let Some(d) = decision.as_mut().now_or_never() {
             return self.proxy.decide(&id, d, Instant::now().into_std());
         }
+        if self.waiting >= MAX_WAITING_DECISIONS {
+            tracing::debug!("{} decisions waiting for the database: 503", self.waiting);
+            let busy = Decision::Reply(Reply::new(503, "Server Busy").header("Retry-After", "1"));
+            return self.proxy.decide(&id, busy, Instant::now().into_std());
+        }
+        self.waiting += 1;
         let queue = self.queue.clone();
         tokio::spawn(async move {
             let d = decision.await;
