@@ -2,132 +2,18 @@
 //! sockets, its digest computed by `support/digest.rs`, not by the server's code) talks
 //! to a running `serval`, and the test reads the `location` table back.
 //!
-//! - SQLite: a fresh file per test.
-//! - PostgreSQL and MariaDB: a fresh database per test on the servers named by
-//!   `SERVAL_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`) and
-//!   `SERVAL_TEST_MYSQL` (default `mysql://root@127.0.0.1:3306`), created and dropped
-//!   with `psql` / `mariadb`. An unreachable server fails the test.
+//! Each test gets a fresh database (`support/databases.rs`): an SQLite file, or a
+//! database of its own on the PostgreSQL and MariaDB servers.
 
 #[allow(dead_code)]
 mod support;
 
 use serval_store::Subscriber;
 use std::net::SocketAddr;
-use std::process::Command;
-use support::{Response, Serval, UdpClient, digest, fresh_sqlite_url, temp_file, with_store};
+use support::databases::{Database, mariadb, postgres, sqlite, unique_name};
+use support::{Response, Serval, UdpClient, digest, temp_file, with_store};
 
 const DOMAIN: &str = "example.com";
-
-/// A database for one test, dropped at the end.
-struct Database {
-    url: String,
-    drop_with: Option<(String, Vec<String>)>,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some((program, args)) = &self.drop_with {
-            let _ = Command::new(program).args(args).output();
-        }
-    }
-}
-
-fn unique_name() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "serval_e2e_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn run_ok(program: &str, args: &[String]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed (is the server up?): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn host_port(url: &str, default_port: u16) -> (String, String, String) {
-    let rest = url.split("://").nth(1).expect("scheme://");
-    let (user, hostport) = rest.split_once('@').expect("USER@HOST");
-    let hostport = hostport.trim_end_matches('/');
-    let (host, port) = hostport
-        .rsplit_once(':')
-        .map_or((hostport.to_owned(), default_port.to_string()), |(h, p)| {
-            (h.to_owned(), p.to_owned())
-        });
-    (user.to_owned(), host, port)
-}
-
-fn sqlite() -> Database {
-    Database {
-        url: fresh_sqlite_url(),
-        drop_with: None,
-    }
-}
-
-fn postgres() -> Database {
-    let server = std::env::var("SERVAL_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let (user, host, port) = host_port(&server, 5432);
-    let name = unique_name();
-    let args = |sql: String| {
-        vec![
-            "-h".into(),
-            host.clone(),
-            "-p".into(),
-            port.clone(),
-            "-U".into(),
-            user.clone(),
-            "-d".into(),
-            "postgres".into(),
-            "-c".into(),
-            sql,
-        ]
-    };
-    run_ok("psql", &args(format!("CREATE DATABASE {name}")));
-    Database {
-        url: format!("{}/{name}", server.trim_end_matches('/')),
-        drop_with: Some((
-            "psql".into(),
-            args(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
-        )),
-    }
-}
-
-fn mariadb() -> Database {
-    let server =
-        std::env::var("SERVAL_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let (user, host, port) = host_port(&server, 3306);
-    let name = unique_name();
-    let args = |sql: String| {
-        vec![
-            "-h".into(),
-            host.clone(),
-            "-P".into(),
-            port.clone(),
-            "-u".into(),
-            user.clone(),
-            "-e".into(),
-            sql,
-        ]
-    };
-    run_ok("mariadb", &args(format!("CREATE DATABASE {name}")));
-    Database {
-        url: format!("{}/{name}", server.trim_end_matches('/')),
-        drop_with: Some((
-            "mariadb".into(),
-            args(format!("DROP DATABASE IF EXISTS {name}")),
-        )),
-    }
-}
 
 /// Creates the schema and the subscribers: alice with both HA1s stored (as `servalctl
 /// user add` does), carol with only a plain password (the server computes HA1).
@@ -155,10 +41,16 @@ fn stored(url: &str, aor: &str) -> Vec<(String, i64)> {
 }
 
 fn start(db: &Database, extra: &str) -> Serval {
+    start_in(db, "write-through", extra)
+}
+
+/// A serval for example.com on `db` in storage mode `storage`; `extra` goes on in the
+/// `[registrar]` section.
+fn start_in(db: &Database, storage: &str, extra: &str) -> Serval {
     let config = temp_file(
         &format!("registrar-{}.toml", unique_name()),
         &format!(
-            "[server]\ndomains = [\"{DOMAIN}\"]\n[registrar]\nstorage = \"write-through\"\n{extra}"
+            "[server]\ndomains = [\"{DOMAIN}\"]\n[registrar]\nstorage = \"{storage}\"\n{extra}"
         ),
     );
     Serval::start(&["-c", config.to_str().expect("UTF-8"), "--db", &db.url])
@@ -363,6 +255,66 @@ fn binding_expires(db: Database) {
     assert!(listed.headers("Contact").is_empty(), "{}", listed.raw);
 }
 
+/// Write-back: nothing is written before the flush; a clean shutdown (SIGTERM) flushes.
+fn write_back_flushes_at_shutdown(db: Database) {
+    provision(&db.url);
+    let server = start_in(&db, "write-back", "flush_interval = 3600\n");
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let ok = ua.register_with(server.udp, &contact, "alice-secret", "SHA-256");
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+    let aor = format!("alice@{DOMAIN}");
+    assert!(stored(&db.url, &aor).is_empty(), "written before the flush");
+    server.terminate();
+    assert!(server.wait_for_exit().success());
+    assert_eq!(stored(&db.url, &aor).len(), 1, "flushed at shutdown");
+}
+
+/// db-only: two nodes on one database are one location service. A binding made
+/// through one is found through the other, and removed through the other.
+fn db_only_nodes_share_the_location(db: Database) {
+    provision(&db.url);
+    let a = start_in(&db, "db-only", "");
+    let b = start_in(&db, "db-only", "");
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let ok = ua.register_with(a.udp, &contact, "alice-secret", "SHA-256");
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+
+    // A caller of another domain reaches alice through node b.
+    let caller = Ua::new("dave");
+    caller
+        .socket
+        .send(b.udp, invite_for(&caller, "alice", 7).as_bytes());
+    let (forwarded, from) = ua
+        .socket
+        .receive(support::PATIENCE)
+        .expect("INVITE through b");
+    assert_eq!(from, b.udp, "{forwarded}");
+    assert!(
+        forwarded.starts_with(&format!("INVITE {} SIP/2.0", ua.contact())),
+        "{forwarded}"
+    );
+
+    // Unregistered through b (from another socket: alice's keeps receiving b's INVITE
+    // retransmissions): node a knows at once.
+    let mut other_phone = Ua::new("alice");
+    let gone = other_phone.register_with(
+        b.udp,
+        "Contact: *\r\nExpires: 0\r\n",
+        "alice-secret",
+        "SHA-256",
+    );
+    assert_eq!(gone.code, 200, "{}", gone.raw);
+    let second_caller = Ua::new("erin");
+    let offline = final_response(
+        &second_caller,
+        a.udp,
+        &invite_for(&second_caller, "alice", 8),
+    );
+    assert_eq!(offline.code, 480, "{}", offline.raw);
+}
+
 macro_rules! on_every_backend {
     ($($test:ident),*) => {
         mod sqlite_backend {
@@ -378,6 +330,8 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend!(
+    write_back_flushes_at_shutdown,
+    db_only_nodes_share_the_location,
     register_refresh_unregister,
     binding_survives_kill_9,
     binding_expires

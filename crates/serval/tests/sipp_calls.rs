@@ -62,15 +62,19 @@ impl Flow {
 /// 127.0.0.1 (an address of the server, so a local domain too). Relaying to
 /// `sip:user@IP:port` is allowed (the chained tests route to the second proxy so).
 fn start_proxy(test: &str, domain: &str) -> Serval {
+    start_proxy_on(test, domain, &fresh_sqlite_url())
+}
+
+/// [`start_proxy`] with its data in the database at `db`.
+fn start_proxy_on(test: &str, domain: &str, db: &str) -> Serval {
     let config = temp_file(
         &format!("sipp-{test}.toml"),
         &format!(
             "[server]\ndomains = [\"{domain}\"]\n[proxy]\nrelay_to_ip_literals = true\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n"
         ),
     );
-    let db = fresh_sqlite_url();
     support::add_subscribers(
-        &db,
+        db,
         &[
             ("alice", domain, "alice-secret"),
             ("bob", domain, "bob-secret"),
@@ -79,7 +83,7 @@ fn start_proxy(test: &str, domain: &str) -> Serval {
     );
     Serval::start_logging(
         LOG,
-        &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
+        &["-c", config.to_str().expect("UTF-8 path"), "--db", db],
     )
 }
 
@@ -148,8 +152,20 @@ struct Call {
 
 /// Runs `flow` through one proxy: caller over `caller_t`, callee over `callee_t`.
 fn call(test: &str, host: u8, flow: Flow, caller_t: Transport, callee_t: Transport) -> Call {
+    call_on(&fresh_sqlite_url(), test, host, flow, caller_t, callee_t)
+}
+
+/// [`call`] through a proxy whose data is in the database at `db`.
+fn call_on(
+    db: &str,
+    test: &str,
+    host: u8,
+    flow: Flow,
+    caller_t: Transport,
+    callee_t: Transport,
+) -> Call {
     let dir = work_dir(test);
-    let proxy = start_proxy(test, DOMAIN);
+    let proxy = start_proxy_on(test, DOMAIN, db);
     let ip = sipp_host(host);
     let ports = free_ports(ip, 2);
     let (callee_at, caller_at) = (SocketAddr::new(ip, ports[0]), SocketAddr::new(ip, ports[1]));
@@ -573,4 +589,58 @@ fn max_forwards_1_gets_483_from_the_second_proxy() {
     second.wait_for_log("SIP/2.0 483");
     first.wait_for_log(&format!("received from udp:{}", second.udp));
     first.wait_for_log("SIP/2.0 483");
+}
+
+// The same calls with the subscribers and bindings in PostgreSQL and in MariaDB.
+
+#[test]
+fn udp_caller_hangs_up_postgres() {
+    let db = support::databases::postgres();
+    call_on(
+        &db.url,
+        "udp-bye-pg",
+        16,
+        Flow::CallerHangsUp,
+        Transport::Udp,
+        Transport::Udp,
+    );
+}
+
+#[test]
+fn tcp_callee_hangs_up_postgres() {
+    let db = support::databases::postgres();
+    call_on(
+        &db.url,
+        "tcp-bye-pg",
+        17,
+        Flow::CalleeHangsUp,
+        Transport::Tcp,
+        Transport::Tcp,
+    );
+}
+
+#[test]
+fn udp_caller_hangs_up_mariadb() {
+    let db = support::databases::mariadb();
+    call_on(
+        &db.url,
+        "udp-bye-my",
+        18,
+        Flow::CallerHangsUp,
+        Transport::Udp,
+        Transport::Udp,
+    );
+}
+
+#[test]
+fn tcp_callee_hangs_up_mariadb() {
+    let db = support::databases::mariadb();
+    call_on(
+        &db.url,
+        "tcp-bye-my",
+        19,
+        Flow::CalleeHangsUp,
+        Transport::Tcp,
+        Transport::Tcp,
+    );
 }

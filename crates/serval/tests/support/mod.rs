@@ -1,5 +1,6 @@
 //! Running the real `serval` binary and talking SIP to it over real sockets.
 
+pub mod databases;
 pub mod digest;
 
 use std::collections::HashMap;
