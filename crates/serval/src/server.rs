@@ -167,6 +167,9 @@ async fn upkeep(
 fn interfaces(specs: &[ListenSpec], domains: &[String], advertise: Option<&str>) -> Vec<Interface> {
     specs
         .iter()
+        // A multicast group only receives: replies and relayed requests leave from a
+        // unicast socket, whose address goes in Via and Record-Route.
+        .filter(|spec| !spec.is_multicast())
         .map(|spec| {
             let ip = spec.addr.ip();
             let host = match advertise {

@@ -75,6 +75,9 @@ impl Serval {
                 .expect("address after 'listening on'");
             let (proto, addr) = spec.split_once(':').expect("PROTO:ADDR:PORT");
             let addr: SocketAddr = addr.trim().parse().expect("socket address");
+            if addr.ip().is_multicast() {
+                continue;
+            }
             match proto {
                 "udp" => server.udp = addr,
                 "tcp" => server.tcp = addr,
