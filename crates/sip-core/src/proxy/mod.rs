@@ -61,6 +61,9 @@ pub struct ProxyConfig {
     pub timer_c: Duration,
     /// Parsing limits.
     pub limits: Limits,
+    /// Server transactions kept at most; a new request beyond that gets 503 with
+    /// Retry-After at once, without state (overload: memory stays bounded).
+    pub max_transactions: usize,
 }
 
 impl ProxyConfig {
@@ -73,6 +76,7 @@ impl ProxyConfig {
             timers: TimerConfig::default(),
             timer_c: Duration::from_secs(180),
             limits: Limits::default(),
+            max_transactions: 262_144,
         }
     }
 }
@@ -341,6 +345,17 @@ impl Proxy {
         }
         if method == Some(Method::Cancel) {
             self.on_cancel(msg, key, from, now);
+            return;
+        }
+        if self.servers.len() >= self.cfg.max_transactions {
+            let busy = Rejection::new(503, "Server Busy");
+            let data = build_reply(
+                &msg,
+                &Reply::from(&busy).header("Retry-After", "1"),
+                from.remote,
+                &self.cfg.server,
+            );
+            self.outbox.push_back(Transmit { to: from, data });
             return;
         }
         let for_us = msg.request_uri().is_some_and(|u| self.own_uri(&u))

@@ -650,3 +650,21 @@ fn our_credentials_are_consumed_others_passed_on() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].contains("other.net"));
 }
+
+#[test]
+fn past_the_transaction_bound_new_requests_get_503_without_state() {
+    let mut p = proxy();
+    p.cfg.max_transactions = 1;
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    drain(&mut p);
+    let second = String::from_utf8_lossy(&invite(""))
+        .replace("z9hG4bKuac1", "z9hG4bKuac9")
+        .replace("call-1", "call-9");
+    p.handle(Bytes::from(second), udp(UAC), now);
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.status(), Some(503));
+    assert_eq!(out[0].1.header(HeaderName::RetryAfter), Some("1"));
+    assert_eq!(p.transaction_count().0, 1, "no state for the refused one");
+}
