@@ -13,12 +13,10 @@ impl Aor {
     /// The AOR of a SIP URI: its user and host; `None` without a user part.
     pub fn from_uri(uri: &SipUri<'_>) -> Option<Aor> {
         let user = uri.user?;
-        let host = match uri.host {
-            sip_msg::Host::Domain(d) => d.to_ascii_lowercase(),
-            sip_msg::Host::V4(a) => a.to_string(),
-            sip_msg::Host::V6(a) => format!("[{a}]"),
-        };
-        Some(Aor(format!("{user}@{host}")))
+        Some(Aor(format!(
+            "{user}@{}",
+            uri.host.to_string().to_ascii_lowercase()
+        )))
     }
 
     /// An AOR from its text (as stored).

@@ -5,7 +5,8 @@
 use crate::binding::Binding;
 use sip_core::proxy::routing::numeric_next_hop;
 use sip_core::proxy::{Peer, Target};
-use sip_msg::Uri;
+use sip_msg::headers::NameAddr;
+use sip_msg::{HeaderName, Uri};
 
 /// The branch for one binding:
 /// - through its Path, to the first Path entry (the edge proxy that relayed the
@@ -20,10 +21,9 @@ pub fn target(b: &Binding) -> Option<Target> {
         remote: r.remote,
         local: r.local,
     });
-    let hop_of = |uri: &str| {
-        Uri::parse(uri)
-            .ok()
-            .and_then(|u| u.as_sip().and_then(|s| numeric_next_hop(s)))
+    let hop_of = |uri: Uri<'_>| {
+        uri.as_sip()
+            .and_then(|s| numeric_next_hop(s))
             .map(|h| Peer {
                 transport: h.transport,
                 remote: h.addr,
@@ -31,16 +31,12 @@ pub fn target(b: &Binding) -> Option<Target> {
             })
     };
     let to = if let Some(first) = b.path.first() {
-        let uri = first
-            .trim()
-            .trim_start_matches(|c| c != '<')
-            .trim_start_matches('<');
-        let uri = uri.split('>').next().unwrap_or(uri);
-        hop_of(uri).or(reach)?
+        let entry = NameAddr::parse(first, HeaderName::Path).ok();
+        entry.and_then(|e| hop_of(e.uri)).or(reach)?
     } else {
         match reach {
             Some(r) if r.transport.is_stream() => r,
-            _ => hop_of(&b.contact).or(reach)?,
+            _ => Uri::parse(&b.contact).ok().and_then(hop_of).or(reach)?,
         }
     };
     Some(Target {

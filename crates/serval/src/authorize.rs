@@ -14,6 +14,7 @@
 //! (`sip-auth` hashes against a dummy HA1), so answers do not tell which users exist.
 
 use crate::config;
+use crate::router::database_unavailable;
 use ipnet::IpNet;
 use serval_store::Store;
 use sip_auth::{Algorithm, Authenticator, DigestConfig, Ha1, Kind, Secret, Verdict};
@@ -109,7 +110,8 @@ impl Authorizer {
         if !is_local(&uri.host) {
             return Outcome::NotRequired;
         }
-        let realm = host_text(&uri.host);
+        // The realm and subscriber domain: the host in lower case, IPv6 in brackets.
+        let realm = uri.host.to_string().to_ascii_lowercase();
         let creds = match self.digest.credentials(msg, kind, &realm) {
             None => return self.challenge(kind, &realm, false, now),
             Some(Err(m)) => return answer(400, m.reason()),
@@ -122,9 +124,7 @@ impl Authorizer {
                     "subscriber lookup for {}@{realm} failed: {e}",
                     creds.username()
                 );
-                return Outcome::Answer(Decision::Reply(
-                    Reply::new(500, "Subscriber Database Unavailable").header("Retry-After", "5"),
-                ));
+                return Outcome::Answer(database_unavailable("Subscriber Database Unavailable"));
             }
         };
         match self.digest.verify(msg, &creds, ha1.as_ref(), now) {
@@ -157,15 +157,6 @@ impl Authorizer {
 
 fn answer(code: u16, reason: &'static str) -> Outcome {
     Outcome::Answer(Decision::Reply(Reply::new(code, reason)))
-}
-
-/// A host as a realm and subscriber domain: lower case, IPv6 in brackets.
-pub fn host_text(host: &Host<'_>) -> String {
-    match host {
-        Host::Domain(d) => d.to_ascii_lowercase(),
-        Host::V4(a) => a.to_string(),
-        Host::V6(a) => format!("[{a}]"),
-    }
 }
 
 /// The subscriber's HA1 for `algorithm`: stored, or computed from a stored plain

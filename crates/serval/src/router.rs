@@ -83,11 +83,7 @@ impl<S: LocationStore> Router<S> {
     }
 
     fn is_local_domain(&self, host: &Host<'_>) -> bool {
-        let text = match host {
-            Host::Domain(d) => (*d).to_owned(),
-            Host::V4(a) => a.to_string(),
-            Host::V6(a) => format!("[{a}]"),
-        };
+        let text = host.to_string();
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(&text))
     }
 
@@ -139,9 +135,7 @@ impl<S: LocationStore> Router<S> {
             }
             Err(RegisterError::Store(e)) => {
                 tracing::error!("REGISTER for {aor} not saved: {e}");
-                Decision::Reply(
-                    Reply::new(500, "Location Database Unavailable").header("Retry-After", "5"),
-                )
+                database_unavailable("Location Database Unavailable")
             }
         }
     }
@@ -167,12 +161,15 @@ impl<S: LocationStore> Router<S> {
             Ok(bindings) => Decision::Relay(targets(&bindings)),
             Err(e) => {
                 tracing::error!("location lookup for {aor} failed: {e}");
-                Decision::Reply(
-                    Reply::new(500, "Location Database Unavailable").header("Retry-After", "5"),
-                )
+                database_unavailable("Location Database Unavailable")
             }
         }
     }
+}
+
+/// 500 with Retry-After: the database did not answer; the client may try again soon.
+pub fn database_unavailable(reason: &'static str) -> Decision {
+    Decision::Reply(Reply::new(500, reason).header("Retry-After", "5"))
 }
 
 fn reply(code: u16, reason: &'static str) -> Decision {

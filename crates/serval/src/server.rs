@@ -137,8 +137,11 @@ async fn upkeep(
     router: Arc<Router<SqlLocation>>,
     cfg: crate::config::Registrar,
 ) {
-    let mut purge = tokio::time::interval(cfg.purge_interval);
-    let mut flush = tokio::time::interval(cfg.flush_interval);
+    // The first ticks come one period after the start, not at once (tokio's interval
+    // would flush a write-back batch made in the first instants right away).
+    let every = |period| tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut purge = every(cfg.purge_interval);
+    let mut flush = every(cfg.flush_interval);
     loop {
         tokio::select! {
             _ = purge.tick() => {

@@ -119,6 +119,30 @@ impl Store {
         Ok(Store { pool, dialect })
     }
 
+    /// The rows of `select` (of `domain`, when given: the table has a `domain`
+    /// column), ordered by `order`, streamed row by row: a million rows never sit in
+    /// one buffer.
+    pub(crate) fn rows_of_domain<'a>(
+        &'a self,
+        select: &'static str,
+        order: &'static str,
+        domain: Option<String>,
+    ) -> impl futures_util::Stream<Item = Result<sqlx::any::AnyRow, StoreError>> + 'a {
+        use futures_util::TryStreamExt;
+        async_stream::try_stream! {
+            let filter = if domain.is_some() { " WHERE domain = ?" } else { "" };
+            let sql = self.dialect.sql(&format!("{select}{filter} ORDER BY {order}")).into_owned();
+            let mut query = sqlx::query(&sql);
+            if let Some(domain) = &domain {
+                query = query.bind(domain.as_str());
+            }
+            let mut rows = query.fetch(&self.pool);
+            while let Some(row) = rows.try_next().await? {
+                yield row;
+            }
+        }
+    }
+
     /// The back end.
     pub fn dialect(&self) -> Dialect {
         self.dialect

@@ -229,20 +229,8 @@ impl Store {
         &self,
         domain: Option<&str>,
     ) -> impl Stream<Item = Result<BindingRecord, StoreError>> + '_ {
-        let domain = domain.map(str::to_ascii_lowercase);
-        async_stream::try_stream! {
-            let filter = if domain.is_some() { " WHERE domain = ?" } else { "" };
-            let sql = format!("{SELECT}{filter} ORDER BY aor, contact");
-            let sql = self.dialect.sql(&sql).into_owned();
-            let mut query = sqlx::query(&sql);
-            if let Some(domain) = &domain {
-                query = query.bind(domain.as_str());
-            }
-            let mut rows = query.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                yield BindingRecord::from_row(&row)?;
-            }
-        }
+        self.rows_of_domain(SELECT, "aor, contact", domain.map(str::to_ascii_lowercase))
+            .and_then(|row| std::future::ready(BindingRecord::from_row(&row)))
     }
 
     /// Removes the bindings that expired at or before `now_unix`; returns how many.

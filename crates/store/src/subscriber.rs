@@ -209,20 +209,10 @@ impl Store {
         &self,
         domain: Option<&str>,
     ) -> impl Stream<Item = Result<Subscriber, StoreError>> + '_ {
-        let domain = domain.map(str::to_owned);
-        async_stream::try_stream! {
-            let filter = if domain.is_some() { " WHERE domain = ?" } else { "" };
-            let sql = format!("{SELECT}{filter} ORDER BY domain, username");
-            let sql = self.dialect.sql(&sql).into_owned();
-            let mut query = sqlx::query(&sql);
-            if let Some(domain) = &domain {
-                query = query.bind(domain.as_str());
-            }
-            let mut rows = query.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                yield SubscriberRow::from_row(&row)?.subscriber();
-            }
-        }
+        self.rows_of_domain(SELECT, "domain, username", domain.map(str::to_owned))
+            .and_then(|row| {
+                std::future::ready(SubscriberRow::from_row(&row).map(SubscriberRow::subscriber))
+            })
     }
 
     /// Adds many subscribers at once: multi-row `INSERT`s of 500 rows, all

@@ -34,7 +34,9 @@ use crate::transaction::{
 use bytes::Bytes;
 pub use decision::{Decision, Destination, Reply, RoutingRequest, Target, default_decision};
 use response::Best;
-use routing::{Interface, NextHop, is_loop, is_own_uri, loop_hash, numeric_next_hop, route_uri};
+use routing::{
+    Interface, NextHop, is_loop, is_our_via, is_own_uri, loop_hash, numeric_next_hop, route_uri,
+};
 use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -334,7 +336,7 @@ impl Proxy {
         if method == Some(Method::Ack) {
             // An ACK for a 2xx: end to end, forwarded without a transaction.
             if check_request(&msg, false).is_ok()
-                && let Ok(Routed::Next(edits, hop)) = self.route(&msg)
+                && let Ok(Routed::Next(edits, hop)) = self.route(&msg, loop_hash(&msg))
             {
                 let target = Target::to_hop(hop);
                 let data = self.forwarded(&msg, &edits, &target, from, false);
@@ -373,13 +375,14 @@ impl Proxy {
         if let Err(r) = check_request(&msg, for_us) {
             return self.reply(&key, &r, now);
         }
-        if is_loop(&msg, &self.cfg.interfaces, loop_hash(&msg)) {
+        let hash = loop_hash(&msg);
+        if is_loop(&msg, &self.cfg.interfaces, hash) {
             return self.reply(&key, &Rejection::new(482, "Loop Detected"), now);
         }
         if invite {
             self.reply(&key, &Rejection::new(100, "Trying"), now);
         }
-        match self.route(&msg) {
+        match self.route(&msg, hash) {
             Err(r) => self.reply(&key, &r, now),
             Ok(Routed::Next(edits, hop)) => {
                 self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
@@ -401,12 +404,16 @@ impl Proxy {
 
     /// Where a request goes: on to the next Route entry, or up for a decision about its
     /// target, with the edits (Route popping, strict-router fix-up) either way.
-    fn route(&self, msg: &Message) -> Result<Routed, Rejection> {
+    /// `hash` is the request's [`loop_hash`], which goes into the branches (§16.6 step 8).
+    fn route(&self, msg: &Message, hash: u64) -> Result<Routed, Rejection> {
         let routes: Vec<_> = msg
             .routes()
             .collect::<Result<_, _>>()
             .map_err(Rejection::from)?;
-        let mut edits = RouteEdits::default();
+        let mut edits = RouteEdits {
+            loop_hash: hash,
+            ..RouteEdits::default()
+        };
         let mut rest = &routes[..];
         // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
         // of ours (no user part: a user at our address is a real target); the real
@@ -527,7 +534,7 @@ impl Proxy {
         let advertise = out_if
             .as_ref()
             .map_or_else(|| "invalid".to_owned(), |i| i.advertise.clone());
-        let branch = format!("z9hG4bK{:016x}{:x}", loop_hash(msg), self.seq);
+        let branch = format!("z9hG4bK{:016x}{:x}", edits.loop_hash, self.seq);
         let mf = msg
             .max_forwards()
             .ok()
@@ -594,18 +601,21 @@ impl Proxy {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(realm))
         };
-        let values: Vec<&str> = msg.header_values(HeaderName::ProxyAuthorization).collect();
-        let is_ours = |v: &&str| {
-            sip_msg::headers::AuthValue::parse(v, HeaderName::ProxyAuthorization)
-                .ok()
-                .and_then(|a| a.realm())
-                .is_some_and(|r| ours(&r))
-        };
-        if !values.iter().any(is_ours) {
+        let values: Vec<(&str, bool)> = msg
+            .header_values(HeaderName::ProxyAuthorization)
+            .map(|v| {
+                let mine = sip_msg::headers::AuthValue::parse(v, HeaderName::ProxyAuthorization)
+                    .ok()
+                    .and_then(|a| a.realm())
+                    .is_some_and(|r| ours(&r));
+                (v, mine)
+            })
+            .collect();
+        if !values.iter().any(|&(_, mine)| mine) {
             return;
         }
         e.remove_header(HeaderName::ProxyAuthorization);
-        for v in values.iter().filter(|v| !is_ours(v)) {
+        for (v, _) in values.iter().filter(|&&(_, mine)| !mine) {
             e.add_header("Proxy-Authorization", v);
         }
     }
@@ -760,16 +770,7 @@ impl Proxy {
     fn forward_stray(&mut self, msg: &Message) {
         let mut vias = msg.vias();
         let Some(Ok(top)) = vias.next() else { return };
-        let sent_by = match top.port {
-            Some(p) => format!("{}:{p}", top.host_str),
-            None => top.host_str.to_owned(),
-        };
-        if !self
-            .cfg
-            .interfaces
-            .iter()
-            .any(|i| i.advertise.eq_ignore_ascii_case(&sent_by))
-        {
+        if !is_our_via(&top, &self.cfg.interfaces) {
             return;
         }
         let Some(Ok(next)) = vias.next() else { return };
@@ -1100,6 +1101,8 @@ struct RouteEdits {
     /// Remove the Proxy-Authorization credentials for our realms: they were meant for
     /// us, and the next hops have no use for them (Kamailio's `consume_credentials`).
     consume_credentials: bool,
+    /// The request's loop-detection hash, the first part of each branch.
+    loop_hash: u64,
 }
 
 fn client_key(out: &Message) -> Result<TransactionKey, sip_msg::ParseError> {

@@ -2,7 +2,8 @@
 //! popping our Route entries, the strict-router fix-up, the next hop, and the branch with
 //! its loop-detection hash (§16.3 step 4, §16.6 step 8).
 
-use sip_msg::headers::NameAddr;
+use sip_msg::headers::{NameAddr, Via};
+use sip_msg::uri::split_host_port;
 use sip_msg::{HeaderName, Host, Message, SipUri, Transport, Uri};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -91,20 +92,23 @@ pub fn loop_hash(msg: &Message) -> u64 {
     h.finish()
 }
 
+/// Whether `via` is one of ours: its sent-by is the advertised host and port of one of
+/// our interfaces.
+pub fn is_our_via(via: &Via<'_>, interfaces: &[Interface]) -> bool {
+    interfaces.iter().any(|i| {
+        split_host_port(&i.advertise)
+            .is_some_and(|(host, port)| host.eq_ignore_ascii_case(via.host_str) && port == via.port)
+    })
+}
+
 /// Whether the request already went through us with the same loop hash: a loop (482),
 /// as opposed to a spiral, where the Request-URI changed in between.
 pub fn is_loop(msg: &Message, interfaces: &[Interface], hash: u64) -> bool {
-    let marker = format!("{hash:016x}");
     msg.vias().flatten().any(|v| {
-        let sent_by = match v.port {
-            Some(p) => format!("{}:{p}", v.host_str),
-            None => v.host_str.to_owned(),
-        };
-        interfaces
-            .iter()
-            .any(|i| i.advertise.eq_ignore_ascii_case(&sent_by))
+        is_our_via(&v, interfaces)
             && v.branch()
-                .is_some_and(|b| b.get(7..23) == Some(marker.as_str()))
+                .and_then(|b| b.get(7..23))
+                .is_some_and(|marker| u64::from_str_radix(marker, 16) == Ok(hash))
     })
 }
 

@@ -32,18 +32,27 @@ fn method_key(method: &str) -> &str {
     if method == "ACK" { "INVITE" } else { method }
 }
 
+/// A server transaction's RFC 3261 key: the top Via's branch and sent-by, and the
+/// method (ACK already mapped to INVITE).
+fn server_branch_key(via: &sip_msg::headers::Via<'_>, method: &str) -> TransactionKey {
+    TransactionKey::Branch {
+        branch: via.branch().unwrap_or("").to_owned(),
+        sent_by: format!(
+            "{}:{}",
+            via.host_str.to_ascii_lowercase(),
+            via.sent_by_port()
+        ),
+        method: method.to_owned(),
+    }
+}
+
 impl TransactionKey {
     /// The key of the server transaction a request belongs to.
     pub fn for_request(msg: &Message) -> Result<TransactionKey, ParseError> {
         let via = msg.top_via()?;
         let method = method_key(msg.method_str().unwrap_or(""));
         if via.has_rfc3261_branch() {
-            let port = via.sent_by_port();
-            Ok(TransactionKey::Branch {
-                branch: via.branch().unwrap_or("").to_owned(),
-                sent_by: format!("{}:{port}", via.host_str.to_ascii_lowercase()),
-                method: method.to_owned(),
-            })
+            Ok(server_branch_key(&via, method))
         } else {
             let cseq = msg.cseq()?;
             Ok(TransactionKey::Legacy {
@@ -78,15 +87,10 @@ impl TransactionKey {
         if !via.has_rfc3261_branch() {
             return None;
         }
-        Some(TransactionKey::Branch {
-            branch: via.branch().unwrap_or("").to_owned(),
-            sent_by: format!(
-                "{}:{}",
-                via.host_str.to_ascii_lowercase(),
-                via.sent_by_port()
-            ),
-            method: method_key(msg.cseq().ok()?.method_str).to_owned(),
-        })
+        Some(server_branch_key(
+            &via,
+            method_key(msg.cseq().ok()?.method_str),
+        ))
     }
 
     /// The key a client transaction registers for the request it sends (whose top Via
