@@ -63,8 +63,10 @@ pub struct ProxyConfig {
     pub timer_c: Duration,
     /// Parsing limits.
     pub limits: Limits,
-    /// Server transactions kept at most; a new request beyond that gets 503 with
-    /// Retry-After at once, without state (overload: memory stays bounded).
+    /// Server transactions at work (not yet finished forwarding) at most; a new request
+    /// beyond that gets 503 with Retry-After at once, without state (overload: memory
+    /// stays bounded). Finished transactions that only linger for their timer are small
+    /// and bounded by the request rate times Timer J.
     pub max_transactions: usize,
 }
 
@@ -105,11 +107,20 @@ pub struct Transmit {
 
 struct ServerSide {
     tx: ServerTransaction,
-    request: Message,
     upstream: Peer,
+    final_sent: bool,
+    /// What relaying the request needs. Dropped once the final response is out and every
+    /// branch has its own: what lingers until Timer J or L only absorbs retransmissions
+    /// (the transaction replays its last response), so that 32 s of finished calls cost
+    /// a few hundred bytes each, not a copy of every request.
+    work: Option<Box<Forwarding>>,
+}
+
+/// The forwarding state of a server transaction that is still at work.
+struct Forwarding {
+    request: Message,
     branches: Vec<TransactionKey>,
     best: Best,
-    final_sent: bool,
     /// Our Route entries taken off the request (applied to every branch).
     edits: RouteEdits,
     /// Target groups still to try, in order (serial forking).
@@ -122,15 +133,21 @@ impl ServerSide {
     fn new(tx: ServerTransaction, request: Message, upstream: Peer) -> ServerSide {
         ServerSide {
             tx,
-            request,
             upstream,
-            branches: Vec::new(),
-            best: Best::default(),
             final_sent: false,
-            edits: RouteEdits::default(),
-            serial: VecDeque::new(),
-            cancelled: false,
+            work: Some(Box::new(Forwarding {
+                request,
+                branches: Vec::new(),
+                best: Best::default(),
+                edits: RouteEdits::default(),
+                serial: VecDeque::new(),
+                cancelled: false,
+            })),
         }
+    }
+
+    fn branches(&self) -> &[TransactionKey] {
+        self.work.as_ref().map_or(&[], |w| &w.branches)
     }
 }
 
@@ -164,6 +181,9 @@ pub struct Proxy {
     timers: TimerQueue,
     /// Transactions changed since the last re-arm: their deadlines may have moved.
     touched: Vec<TimerOwner>,
+    /// Server transactions that still hold their forwarding state (the ones
+    /// `max_transactions` bounds; finished ones only linger, small, until their timer).
+    working: usize,
     seq: u64,
 }
 
@@ -179,13 +199,24 @@ impl Proxy {
             events: VecDeque::new(),
             timers: TimerQueue::default(),
             touched: Vec::new(),
+            working: 0,
             seq: 0,
         }
+    }
+
+    fn forwarding(&mut self, key: &TransactionKey) -> Option<&mut Forwarding> {
+        self.servers.get_mut(key)?.work.as_deref_mut()
     }
 
     /// How many server and client transactions are alive.
     pub fn transaction_count(&self) -> (usize, usize) {
         (self.servers.len(), self.clients.len() + self.cancels.len())
+    }
+
+    /// How many server transactions are still forwarding (the rest of
+    /// [`Proxy::transaction_count`]'s first figure only linger for their timer).
+    pub fn working_count(&self) -> usize {
+        self.working
     }
 
     /// The next message to send.
@@ -211,14 +242,19 @@ impl Proxy {
         let Some(s) = self.servers.get_mut(id) else {
             return;
         };
-        if s.final_sent || !s.branches.is_empty() {
+        let final_sent = s.final_sent;
+        let Some(w) = s
+            .work
+            .as_deref_mut()
+            .filter(|w| !final_sent && w.branches.is_empty())
+        else {
             return;
-        }
+        };
         match decision {
             Decision::Reply(reply) => self.answer(id, &reply, now),
             Decision::Relay(groups) => {
-                s.serial = groups.into_iter().filter(|g| !g.is_empty()).collect();
-                if s.serial.is_empty() {
+                w.serial = groups.into_iter().filter(|g| !g.is_empty()).collect();
+                if w.serial.is_empty() {
                     return self.answer(id, &Reply::new(480, "Temporarily Unavailable"), now);
                 }
                 self.next_serial_group(id, now);
@@ -231,13 +267,14 @@ impl Proxy {
         let Some(s) = self.servers.get_mut(id) else {
             return false;
         };
-        if s.cancelled {
-            return false;
-        }
-        let Some(group) = s.serial.pop_front() else {
+        let from = s.upstream;
+        let Some(w) = s.work.as_deref_mut().filter(|w| !w.cancelled) else {
             return false;
         };
-        let (msg, from, edits) = (s.request.clone(), s.upstream, s.edits.clone());
+        let Some(group) = w.serial.pop_front() else {
+            return false;
+        };
+        let (msg, edits) = (w.request.clone(), w.edits.clone());
         self.fork(id, &msg, &edits, group, from, now);
         true
     }
@@ -349,7 +386,7 @@ impl Proxy {
             self.on_cancel(msg, key, from, now);
             return;
         }
-        if self.servers.len() >= self.cfg.max_transactions {
+        if self.working >= self.cfg.max_transactions {
             let busy = Rejection::new(503, "Server Busy");
             let data = build_reply(
                 &msg,
@@ -364,7 +401,7 @@ impl Proxy {
             && msg.count(HeaderName::Route) == 0;
         let reliable = from.transport.is_stream();
         let invite = method == Some(Method::Invite);
-        self.servers.insert(
+        self.insert_server(
             key.clone(),
             ServerSide::new(
                 ServerTransaction::new(invite, reliable, self.cfg.timers),
@@ -389,8 +426,8 @@ impl Proxy {
             }
             Ok(Routed::Decide(mut edits, destination)) => {
                 edits.consume_credentials = true;
-                if let Some(s) = self.servers.get_mut(&key) {
-                    s.edits = edits;
+                if let Some(w) = self.forwarding(&key) {
+                    w.edits = edits;
                 }
                 self.events.push_back(RoutingRequest {
                     id: key,
@@ -662,25 +699,16 @@ impl Proxy {
                 },
             );
             self.touched.push(TimerOwner::Client(branch_key.clone()));
-            if let Some(s) = self.servers.get_mut(key) {
-                s.branches.push(branch_key);
+            if let Some(w) = self.forwarding(key) {
+                w.branches.push(branch_key);
             }
         }
     }
 
     fn on_cancel(&mut self, msg: Message, key: TransactionKey, from: Peer, now: Instant) {
-        let invite_key = match &key {
-            TransactionKey::Branch {
-                branch, sent_by, ..
-            } => TransactionKey::Branch {
-                branch: branch.clone(),
-                sent_by: sent_by.clone(),
-                method: "INVITE".into(),
-            },
-            TransactionKey::Legacy { .. } => key.clone(),
-        };
+        let invite_key = key.with_method("INVITE");
         let found = self.servers.get(&invite_key).is_some_and(|s| !s.final_sent);
-        self.servers.insert(
+        self.insert_server(
             key.clone(),
             ServerSide::new(
                 ServerTransaction::new(false, from.transport.is_stream(), self.cfg.timers),
@@ -696,7 +724,7 @@ impl Proxy {
             );
         }
         self.reply(&key, &Rejection::new(200, "OK"), now);
-        let Some(invite) = self.servers.get_mut(&invite_key) else {
+        let Some(invite) = self.forwarding(&invite_key) else {
             return;
         };
         invite.cancelled = true;
@@ -726,7 +754,7 @@ impl Proxy {
         }
         c.cancel = CancelState::Sent;
         let to = c.to;
-        let Some(cancel) = cancel_for(c.tx.request()) else {
+        let Some(cancel) = c.tx.request().and_then(cancel_for) else {
             return;
         };
         let Ok(cancel) = Message::parse(cancel) else {
@@ -846,8 +874,8 @@ impl Proxy {
             self.cancel_others(server, key, now);
         }
         let data = resp.edit().remove_top_via().to_bytes();
-        if let Some(s) = self.servers.get_mut(server) {
-            s.best.offer(code, Some(data));
+        if let Some(w) = self.forwarding(server) {
+            w.best.offer(code, Some(data));
         }
         self.maybe_finish(server, now);
     }
@@ -864,8 +892,8 @@ impl Proxy {
             c.done = true;
             c.timer_c = None;
         }
-        if let Some(s) = self.servers.get_mut(server) {
-            s.best.offer(code, None);
+        if let Some(w) = self.forwarding(server) {
+            w.best.offer(code, None);
         }
         self.maybe_finish(server, now);
     }
@@ -874,7 +902,7 @@ impl Proxy {
         let branches = self
             .servers
             .get(server)
-            .map(|s| s.branches.clone())
+            .map(|s| s.branches().to_vec())
             .unwrap_or_default();
         for b in branches.iter().filter(|b| *b != except) {
             self.cancel_branch(b, now);
@@ -886,22 +914,21 @@ impl Proxy {
         let Some(s) = self.servers.get(server) else {
             return;
         };
-        if s.final_sent
-            || !s
-                .branches
-                .iter()
-                .all(|b| self.clients.get(b).is_none_or(|c| c.done))
+        let Some(w) = s.work.as_deref().filter(|_| !s.final_sent) else {
+            return;
+        };
+        if !w
+            .branches
+            .iter()
+            .all(|b| self.clients.get(b).is_none_or(|c| c.done))
         {
             return;
         }
         // Serial forking: the next group, unless a 6xx said nobody will answer.
-        if s.best.code().is_none_or(|c| c < 600) && self.next_serial_group(server, now) {
+        if w.best.code().is_none_or(|c| c < 600) && self.next_serial_group(server, now) {
             return;
         }
-        let Some(s) = self.servers.get(server) else {
-            return;
-        };
-        let Some((code, data)) = s.best.take() else {
+        let Some((code, data)) = self.forwarding(server).and_then(|w| w.best.take()) else {
             return;
         };
         match data {
@@ -944,20 +971,21 @@ impl Proxy {
         let Some(s) = self.servers.get_mut(key) else {
             return;
         };
-        let data = build_reply(&s.request, r, s.upstream.remote, &self.cfg.server);
+        let Some(w) = s.work.as_deref() else { return };
+        let data = build_reply(&w.request, r, s.upstream.remote, &self.cfg.server);
+        let stateless =
+            r.code >= 200 && w.branches.is_empty() && w.request.method() != Some(Method::Invite);
         s.tx.send_response(r.code, data, now);
         if r.code >= 200 {
             s.final_sent = true;
         }
-        let stateless =
-            r.code >= 200 && s.branches.is_empty() && s.request.method() != Some(Method::Invite);
         self.flush_server(key);
         if stateless {
             // Our own final answer to a non-INVITE request leaves no state behind, as a
             // stateless UAS (RFC 3261 §8.2.7; SER's sl_send_reply): a retransmission is
             // answered by running it again. Keeping the transaction for Timer J (32 s
             // over UDP) would hold a million REGISTERs at 30 000 a second.
-            self.servers.remove(key);
+            self.remove_server(key);
         }
     }
 
@@ -1040,22 +1068,25 @@ impl Proxy {
     fn rearm(&mut self) {
         while let Some(owner) = self.touched.pop() {
             let deadline = match &owner {
-                TimerOwner::Server(k) => match self.servers.get(k) {
-                    Some(s) if s.tx.is_terminated() => {
-                        self.reap_server(k);
-                        None
-                    }
-                    Some(s) => s.tx.poll_timeout(),
-                    None => None,
-                },
+                TimerOwner::Server(k) => {
+                    self.settle_server(k);
+                    self.servers.get(k).and_then(|s| s.tx.poll_timeout())
+                }
                 TimerOwner::Client(k) => match self.clients.get(k) {
                     Some(c) if c.tx.is_terminated() => {
                         let server = c.server.clone();
                         self.clients.remove(k);
-                        self.reap_server(&server);
+                        self.settle_server(&server);
                         None
                     }
-                    Some(c) => [c.tx.poll_timeout(), c.timer_c].into_iter().flatten().min(),
+                    Some(c) => {
+                        let deadline = [c.tx.poll_timeout(), c.timer_c].into_iter().flatten().min();
+                        if c.done {
+                            let server = c.server.clone();
+                            self.settle_server(&server);
+                        }
+                        deadline
+                    }
                     None => None,
                 },
                 TimerOwner::Cancel(k) => match self.cancels.get(k) {
@@ -1073,13 +1104,43 @@ impl Proxy {
         }
     }
 
-    /// Forgets a terminated server transaction once none of its branches is left.
-    fn reap_server(&mut self, key: &TransactionKey) {
-        let done = self.servers.get(key).is_some_and(|s| {
-            s.tx.is_terminated() && !s.branches.iter().any(|b| self.clients.contains_key(b))
-        });
-        if done {
-            self.servers.remove(key);
+    /// Forgets a terminated server transaction once none of its branches is left, and
+    /// drops the forwarding state of one that has nothing left to forward: its final
+    /// response is out and every branch has a final response of its own.
+    fn settle_server(&mut self, key: &TransactionKey) {
+        let Some(s) = self.servers.get(key) else {
+            return;
+        };
+        let clients = &self.clients;
+        let branches = s.branches();
+        if s.tx.is_terminated() && !branches.iter().any(|b| clients.contains_key(b)) {
+            self.remove_server(key);
+        } else if s.final_sent
+            && s.work.is_some()
+            && branches
+                .iter()
+                .all(|b| clients.get(b).is_none_or(|c| c.done))
+            && let Some(s) = self.servers.get_mut(key)
+        {
+            s.work = None;
+            self.working -= 1;
+        }
+    }
+
+    fn insert_server(&mut self, key: TransactionKey, server: ServerSide) {
+        if let Some(old) = self.servers.insert(key, server)
+            && old.work.is_some()
+        {
+            self.working -= 1;
+        }
+        self.working += 1;
+    }
+
+    fn remove_server(&mut self, key: &TransactionKey) {
+        if let Some(old) = self.servers.remove(key)
+            && old.work.is_some()
+        {
+            self.working -= 1;
         }
     }
 }

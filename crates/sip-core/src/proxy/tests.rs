@@ -668,3 +668,64 @@ fn past_the_transaction_bound_new_requests_get_503_without_state() {
     assert_eq!(out[0].1.header(HeaderName::RetryAfter), Some("1"));
     assert_eq!(p.transaction_count().0, 1, "no state for the refused one");
 }
+
+/// A BYE for the dialog of `invite()`, from the caller, routed through us.
+fn bye(branch: &str) -> Bytes {
+    Bytes::from(format!(
+        "BYE sip:bob@{UAS} SIP/2.0\r\nVia: SIP/2.0/UDP {UAC};branch={branch}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@{UAS}>;tag=b1\r\nCall-ID: call-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+    ))
+}
+
+#[test]
+fn a_finished_transaction_lingers_small_and_still_absorbs_retransmissions() {
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(bye("z9hG4bKbye1"), udp(UAC), now);
+    let fwd = drain(&mut p).remove(0).1;
+    assert_eq!(p.working_count(), 1, "forwarding");
+    p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
+    assert_eq!(drain(&mut p)[0].1.status(), Some(200));
+    assert_eq!(p.working_count(), 0, "nothing left to forward");
+    assert_eq!(p.transaction_count().0, 1, "lingering until Timer J");
+    // The caller did not get the 200: its retransmission gets the same 200 again, and
+    // nothing goes downstream.
+    p.handle(
+        bye("z9hG4bKbye1"),
+        udp(UAC),
+        now + Duration::from_millis(500),
+    );
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(
+        (out[0].0, out[0].1.status()),
+        (addr(UAC), Some(200)),
+        "replayed upstream"
+    );
+    // The INVITE side: after the 2xx, a retransmitted INVITE is absorbed, not forked
+    // again (RFC 6026 Accepted), though its forwarding state is gone.
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
+    drain(&mut p);
+    assert_eq!(p.working_count(), 0);
+    p.handle(invite(""), udp(UAC), now + Duration::from_millis(500));
+    assert_eq!(drain(&mut p).len(), 0, "absorbed");
+    run_timers_out(&mut p, now);
+    assert_eq!(p.transaction_count(), (0, 0));
+}
+
+#[test]
+fn the_transaction_bound_counts_only_transactions_at_work() {
+    let mut p = proxy();
+    p.cfg.max_transactions = 1;
+    let now = Instant::now();
+    for n in 0..3 {
+        p.handle(bye(&format!("z9hG4bKbye{n}")), udp(UAC), now);
+        let fwd = drain(&mut p);
+        assert_eq!(fwd.len(), 1);
+        assert_eq!(fwd[0].0, addr(UAS), "BYE {n} relayed, not refused");
+        p.handle(answer(&fwd[0].1, 200, "b1"), udp(UAS), now);
+        drain(&mut p);
+    }
+    assert_eq!(p.transaction_count().0, 3, "three lingering");
+}

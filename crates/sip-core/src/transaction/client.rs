@@ -55,7 +55,8 @@ pub struct ClientTransaction {
     reliable: bool,
     timers: TimerConfig,
     state: ClientState,
-    request: Message,
+    /// The request, kept for retransmission until a final response arrives.
+    request: Option<Message>,
     ack: Option<Bytes>,
     /// Next retransmission of the request (timer A or E) and the current interval.
     retransmit: Option<(Instant, Duration)>,
@@ -83,9 +84,10 @@ impl ClientTransaction {
             deadline: Some(now + timers.timeout()),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
-            request,
+            request: None,
         };
-        tx.outbox.push_back(tx.request.as_bytes().clone());
+        tx.outbox.push_back(request.as_bytes().clone());
+        tx.request = Some(request);
         tx
     }
 
@@ -94,9 +96,10 @@ impl ClientTransaction {
         self.state
     }
 
-    /// The request this transaction sends.
-    pub fn request(&self) -> &Message {
-        &self.request
+    /// The request this transaction sends, until its final response arrives (what is
+    /// left of the transaction then only absorbs retransmissions).
+    pub fn request(&self) -> Option<&Message> {
+        self.request.as_ref()
     }
 
     /// Whether the transaction is over.
@@ -125,13 +128,17 @@ impl ClientTransaction {
             }
             (Calling | Proceeding, 200..=299) if self.invite => {
                 self.state = Accepted;
+                self.request = None;
                 self.retransmit = None;
                 self.deadline = Some(now + self.timers.timeout());
                 self.events.push_back(ClientEvent::Response(response));
             }
             (Accepted, 200..=299) => self.events.push_back(ClientEvent::Response(response)),
             (Calling | Proceeding, _) if self.invite => {
-                self.ack = ack_for(&self.request, &response);
+                self.ack = self
+                    .request
+                    .take()
+                    .and_then(|request| ack_for(&request, &response));
                 if let Some(ack) = &self.ack {
                     self.outbox.push_back(ack.clone());
                 }
@@ -146,6 +153,7 @@ impl ClientTransaction {
             }
             (Trying | Proceeding, 200..) => {
                 self.retransmit = None;
+                self.request = None;
                 self.enter_completed(now, self.timers.t4);
                 self.events.push_back(ClientEvent::Response(response));
             }
@@ -177,6 +185,7 @@ impl ClientTransaction {
 
     fn terminate(&mut self) {
         self.state = ClientState::Terminated;
+        self.request = None;
         self.retransmit = None;
         self.deadline = None;
     }
@@ -199,7 +208,9 @@ impl ClientTransaction {
             return;
         }
         if let Some((at, interval)) = self.retransmit.filter(|&(at, _)| at <= now) {
-            self.outbox.push_back(self.request.as_bytes().clone());
+            if let Some(request) = &self.request {
+                self.outbox.push_back(request.as_bytes().clone());
+            }
             let next = if self.invite {
                 interval * 2
             } else {

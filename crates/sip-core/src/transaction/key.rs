@@ -7,43 +7,48 @@
 //! (§17.1.3).
 
 use sip_msg::{Message, ParseError};
+use std::fmt;
+use std::sync::Arc;
 
-/// The identity of a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TransactionKey {
-    /// RFC 3261 matching.
-    Branch {
-        /// The branch parameter, as written (compared exactly).
-        branch: String,
-        /// Sent-by host (lower case) and port, empty for client keys.
-        sent_by: String,
-        /// The method, ACK mapped to INVITE.
-        method: String,
-    },
-    /// RFC 2543 matching for branches without the magic cookie.
-    Legacy {
-        /// Request-URI, From tag, Call-ID, CSeq number, method (ACK as INVITE) and the
-        /// top Via, joined.
-        parts: String,
-    },
+/// The identity of a transaction: one shared string, so that the copies the proxy keeps
+/// (the timer heap, a fork's branch list, each branch's link to its server transaction)
+/// cost a reference count, not an allocation each.
+///
+/// RFC 3261 keys read `METHOD branch sent-by` (sent-by empty for client keys; method
+/// is a token and sent-by holds no space, so the string splits one way only); RFC 2543
+/// keys start with `|`, which no method token holds.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransactionKey(Arc<str>);
+
+impl fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TransactionKey({})", self.0)
+    }
 }
 
 fn method_key(method: &str) -> &str {
     if method == "ACK" { "INVITE" } else { method }
 }
 
-/// A server transaction's RFC 3261 key: the top Via's branch and sent-by, and the
-/// method (ACK already mapped to INVITE).
+fn branch_key(method: &str, branch: &str, sent_by: &str) -> TransactionKey {
+    let mut s = String::with_capacity(method.len() + branch.len() + sent_by.len() + 2);
+    s.push_str(method);
+    s.push(' ');
+    s.push_str(branch);
+    s.push(' ');
+    s.push_str(sent_by);
+    TransactionKey(s.into())
+}
+
+/// A server transaction's RFC 3261 key: the top Via's branch and sent-by (host in lower
+/// case, port), and the method (ACK already mapped to INVITE).
 fn server_branch_key(via: &sip_msg::headers::Via<'_>, method: &str) -> TransactionKey {
-    TransactionKey::Branch {
-        branch: via.branch().unwrap_or("").to_owned(),
-        sent_by: format!(
-            "{}:{}",
-            via.host_str.to_ascii_lowercase(),
-            via.sent_by_port()
-        ),
-        method: method.to_owned(),
-    }
+    let sent_by = format!(
+        "{}:{}",
+        via.host_str.to_ascii_lowercase(),
+        via.sent_by_port()
+    );
+    branch_key(method, via.branch().unwrap_or(""), &sent_by)
 }
 
 impl TransactionKey {
@@ -54,18 +59,19 @@ impl TransactionKey {
         if via.has_rfc3261_branch() {
             Ok(server_branch_key(&via, method))
         } else {
+            // RFC 2543: Request-URI, From tag, Call-ID, CSeq number, method (ACK as
+            // INVITE) and the top Via.
             let cseq = msg.cseq()?;
-            Ok(TransactionKey::Legacy {
-                parts: format!(
-                    "{}|{}|{}|{}|{}|{}",
-                    msg.request_uri_str().unwrap_or(""),
-                    msg.from()?.tag().unwrap_or(""),
-                    msg.call_id()?,
-                    cseq.seq,
-                    method,
-                    via.raw
-                ),
-            })
+            let parts = format!(
+                "|{}|{}|{}|{}|{}|{}",
+                msg.request_uri_str().unwrap_or(""),
+                msg.from()?.tag().unwrap_or(""),
+                msg.call_id()?,
+                cseq.seq,
+                method,
+                via.raw
+            );
+            Ok(TransactionKey(parts.into()))
         }
     }
 
@@ -73,11 +79,7 @@ impl TransactionKey {
     pub fn for_response(msg: &Message) -> Result<TransactionKey, ParseError> {
         let via = msg.top_via()?;
         let cseq = msg.cseq()?;
-        Ok(TransactionKey::Branch {
-            branch: via.branch().unwrap_or("").to_owned(),
-            sent_by: String::new(),
-            method: cseq.method_str.to_owned(),
-        })
+        Ok(branch_key(cseq.method_str, via.branch().unwrap_or(""), ""))
     }
 
     /// The key of the server transaction that sent the response `msg` upstream (RFC 3261
@@ -96,10 +98,23 @@ impl TransactionKey {
     /// The key a client transaction registers for the request it sends (whose top Via
     /// carries our branch).
     pub fn for_client(branch: &str, method_str: &str) -> TransactionKey {
-        TransactionKey::Branch {
-            branch: branch.to_owned(),
-            sent_by: String::new(),
-            method: method_str.to_owned(),
+        branch_key(method_str, branch, "")
+    }
+
+    /// Whether this is an RFC 2543 key (a request without the `z9hG4bK` cookie).
+    pub fn is_legacy(&self) -> bool {
+        self.0.starts_with('|')
+    }
+
+    /// The key of the transaction with the same branch and sent-by but another method:
+    /// the INVITE a CANCEL cancels (§9.2). An RFC 2543 key is returned unchanged.
+    pub fn with_method(&self, method: &str) -> TransactionKey {
+        match self.0.split_once(' ') {
+            Some((_, rest)) if !self.is_legacy() => {
+                let (branch, sent_by) = rest.rsplit_once(' ').unwrap_or((rest, ""));
+                branch_key(method, branch, sent_by)
+            }
+            _ => self.clone(),
         }
     }
 }
@@ -126,7 +141,9 @@ mod tests {
         let cancel = msg(&INVITE
             .replace("INVITE sip", "CANCEL sip")
             .replace("1 INVITE", "1 CANCEL"));
-        assert_ne!(TransactionKey::for_request(&cancel).expect("key"), inv);
+        let cancel = TransactionKey::for_request(&cancel).expect("key");
+        assert_ne!(cancel, inv);
+        assert_eq!(cancel.with_method("INVITE"), inv);
         let other_host = msg(&INVITE.replace("Host.example.com", "host.example.com:5060"));
         assert_eq!(TransactionKey::for_request(&other_host).expect("key"), inv);
         let ok = msg(&INVITE
@@ -139,7 +156,7 @@ mod tests {
     fn legacy_keys() {
         let old = INVITE.replace("branch=z9hG4bK1", "branch=1");
         let inv = TransactionKey::for_request(&msg(&old)).expect("key");
-        assert!(matches!(inv, TransactionKey::Legacy { .. }));
+        assert!(inv.is_legacy());
         let ack = old
             .replace("INVITE sip", "ACK sip")
             .replace("1 INVITE", "1 ACK")

@@ -123,6 +123,8 @@ impl ServerTransaction {
             }
             (Proceeding, 200..=299) if self.invite => {
                 self.state = Accepted;
+                // Retransmitted INVITEs are absorbed from now on: no provisional to replay.
+                self.last_response = None;
                 self.deadline = Some(now + self.timers.timeout());
                 self.outbox.push_back(response);
             }
