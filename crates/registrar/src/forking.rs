@@ -43,6 +43,7 @@ pub fn target(b: &Binding) -> Option<Target> {
         request_uri: Some(b.contact.clone()),
         route: b.path.clone(),
         to,
+        failover: Vec::new(),
     })
 }
 

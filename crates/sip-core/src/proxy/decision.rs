@@ -86,6 +86,10 @@ pub struct Target {
     /// Where to send it: transport, address, and the local socket when it matters (a
     /// binding is reached from the socket it registered on).
     pub to: Peer,
+    /// Where to send it next, in order, when `to` fails: a transport error, no answer
+    /// within [`super::ProxyConfig::failover_timeout`], or a 503 (RFC 3263 §4.3). Each
+    /// try is a new client transaction of the same branch slot.
+    pub failover: Vec<Peer>,
 }
 
 impl Target {
@@ -99,7 +103,19 @@ impl Target {
                 remote: hop.addr,
                 local: None,
             },
+            failover: Vec::new(),
         }
+    }
+
+    /// The same target sent to its next failover destination, if it has one.
+    pub fn next_destination(&self) -> Option<Target> {
+        let (&to, rest) = self.failover.split_first()?;
+        Some(Target {
+            request_uri: self.request_uri.clone(),
+            route: self.route.clone(),
+            to,
+            failover: rest.to_vec(),
+        })
     }
 }
 

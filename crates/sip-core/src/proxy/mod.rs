@@ -68,6 +68,10 @@ pub struct ProxyConfig {
     /// stays bounded). Finished transactions that only linger for their timer are small
     /// and bounded by the request rate times Timer J.
     pub max_transactions: usize,
+    /// How long a branch that has somewhere else to go (a [`Target::failover`]) waits for
+    /// any response, even a 100, before it moves on (RFC 3263 §4.3). Timer B's 32 s would
+    /// outlast the caller's patience.
+    pub failover_timeout: Duration,
 }
 
 impl ProxyConfig {
@@ -81,6 +85,7 @@ impl ProxyConfig {
             timer_c: Duration::from_secs(180),
             limits: Limits::default(),
             max_transactions: 262_144,
+            failover_timeout: Duration::from_secs(4),
         }
     }
 }
@@ -159,6 +164,10 @@ struct ClientSide {
     done: bool,
     cancel: CancelState,
     timer_c: Option<Instant>,
+    /// The same target's next destination, when this one fails.
+    retry: Option<Box<Target>>,
+    /// When to move on to `retry` if nothing at all was heard.
+    failover_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +187,8 @@ pub struct Proxy {
     cancels: HashMap<TransactionKey, (ClientTransaction, Peer)>,
     outbox: VecDeque<Transmit>,
     events: VecDeque<RoutingRequest>,
+    /// Destinations that failed (for the caller's blocklist).
+    unreachable: VecDeque<Peer>,
     timers: TimerQueue,
     /// Transactions changed since the last re-arm: their deadlines may have moved.
     touched: Vec<TimerOwner>,
@@ -197,6 +208,7 @@ impl Proxy {
             cancels: HashMap::new(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
+            unreachable: VecDeque::new(),
             timers: TimerQueue::default(),
             touched: Vec::new(),
             working: 0,
@@ -228,6 +240,12 @@ impl Proxy {
     /// [`Proxy::decide`].
     pub fn poll_event(&mut self) -> Option<RoutingRequest> {
         self.events.pop_front()
+    }
+
+    /// The next destination that failed (a transport error, a timeout or a 503), for a
+    /// blocklist that steers later requests away from it.
+    pub fn poll_unreachable(&mut self) -> Option<Peer> {
+        self.unreachable.pop_front()
     }
 
     /// Applies the routing decision for a request from [`Proxy::poll_event`]. A decision
@@ -681,6 +699,8 @@ impl Proxy {
                 continue;
             };
             let to = self.resolve_local(target.to);
+            let retry = target.next_destination().map(Box::new);
+            let failover_at = retry.as_ref().map(|_| now + self.cfg.failover_timeout);
             let mut tx =
                 ClientTransaction::new(out, to.transport.is_stream(), self.cfg.timers, now);
             while let Some(data) = tx.poll_transmit() {
@@ -696,6 +716,8 @@ impl Proxy {
                     done: false,
                     cancel: CancelState::None,
                     timer_c: invite.then(|| now + self.cfg.timer_c),
+                    retry,
+                    failover_at,
                 },
             );
             self.touched.push(TimerOwner::Client(branch_key.clone()));
@@ -847,6 +869,16 @@ impl Proxy {
         let Some(c) = self.clients.get_mut(key) else {
             return;
         };
+        c.failover_at = None;
+        if code == 503 {
+            self.unreachable.push_back(c.to);
+            if self.fail_over(server, key, now) {
+                return;
+            }
+        }
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
         if code < 200 {
             if code > 100 {
                 c.timer_c = c.timer_c.map(|_| now + self.cfg.timer_c);
@@ -891,11 +923,39 @@ impl Proxy {
         if let Some(c) = self.clients.get_mut(key) {
             c.done = true;
             c.timer_c = None;
+            self.unreachable.push_back(c.to);
+        }
+        if self.fail_over(server, key, now) {
+            return;
         }
         if let Some(w) = self.forwarding(server) {
             w.best.offer(code, None);
         }
         self.maybe_finish(server, now);
+    }
+
+    /// Sends a failed branch's request to its target's next destination, as a new client
+    /// transaction (RFC 3263 §4.3), unless it has none or the caller cancelled.
+    fn fail_over(&mut self, server: &TransactionKey, key: &TransactionKey, now: Instant) -> bool {
+        let Some(c) = self.clients.get_mut(key) else {
+            return false;
+        };
+        let Some(next) = c.retry.take() else {
+            return false;
+        };
+        c.done = true;
+        c.timer_c = None;
+        c.failover_at = None;
+        let Some(s) = self.servers.get(server) else {
+            return false;
+        };
+        let from = s.upstream;
+        let Some(w) = s.work.as_deref().filter(|w| !w.cancelled && !s.final_sent) else {
+            return false;
+        };
+        let (msg, edits) = (w.request.clone(), w.edits.clone());
+        self.fork(server, &msg, &edits, vec![*next], from, now);
+        true
     }
 
     fn cancel_others(&mut self, server: &TransactionKey, except: &TransactionKey, now: Instant) {
@@ -1050,6 +1110,15 @@ impl Proxy {
             self.drain_client(&k, now);
         }
         if let Some(c) = self.clients.get_mut(&k)
+            && c.failover_at.is_some_and(|t| t <= now)
+        {
+            // Nothing heard from this destination: on to the next one.
+            c.failover_at = None;
+            c.tx.abandon();
+            let server = c.server.clone();
+            self.branch_failed(&server, &k, 408, "Request Timeout", now);
+        }
+        if let Some(c) = self.clients.get_mut(&k)
             && c.timer_c.is_some_and(|t| t <= now)
         {
             c.timer_c = None;
@@ -1080,7 +1149,10 @@ impl Proxy {
                         None
                     }
                     Some(c) => {
-                        let deadline = [c.tx.poll_timeout(), c.timer_c].into_iter().flatten().min();
+                        let deadline = [c.tx.poll_timeout(), c.timer_c, c.failover_at]
+                            .into_iter()
+                            .flatten()
+                            .min();
                         if c.done {
                             let server = c.server.clone();
                             self.settle_server(&server);

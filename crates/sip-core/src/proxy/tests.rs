@@ -364,6 +364,7 @@ fn target(addr_str: &str) -> Target {
         request_uri: Some(format!("sip:bob@{addr_str}")),
         route: Vec::new(),
         to: udp(addr_str),
+        failover: Vec::new(),
     }
 }
 
@@ -728,4 +729,153 @@ fn the_transaction_bound_counts_only_transactions_at_work() {
         drain(&mut p);
     }
     assert_eq!(p.transaction_count().0, 3, "three lingering");
+}
+
+/// A target reached at `first`, then at each of `then` in turn (RFC 3263 failover).
+fn target_with_failover(first: &str, then: &[&str]) -> Target {
+    Target {
+        failover: then.iter().map(|a| udp(a)).collect(),
+        ..target(first)
+    }
+}
+
+/// The requests the proxy sent to `to` in `out`.
+fn sent_to(out: &[(SocketAddr, Message)], to: &str) -> Vec<Message> {
+    out.iter()
+        .filter(|(a, m)| *a == addr(to) && m.is_request())
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
+fn final_upstream(out: &[(SocketAddr, Message)]) -> Option<u16> {
+    out.iter()
+        .filter(|(to, _)| *to == addr(UAC))
+        .filter_map(|(_, m)| m.status())
+        .find(|c| *c >= 200)
+}
+
+#[test]
+fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
+        now,
+    );
+    let first = sent_to(&drain(&mut p), a);
+    assert_eq!(first.len(), 1);
+    // Timer A retransmits to a; nothing goes to b before the failover timeout.
+    let mut t = now;
+    let mut to_b = Vec::new();
+    while to_b.is_empty() {
+        t = p.poll_timeout().expect("a timer is armed");
+        assert!(t < now + Duration::from_secs(5), "failover within 4 s");
+        p.handle_timeout(t);
+        to_b = sent_to(&drain(&mut p), b);
+    }
+    assert!(
+        t >= now + Duration::from_secs(4),
+        "not before the failover timeout"
+    );
+    assert_eq!(p.poll_unreachable().map(|peer| peer.remote), Some(addr(a)));
+    assert_eq!(p.poll_unreachable(), None);
+    let retry = &to_b[0];
+    assert_ne!(
+        retry.top_via().expect("via").branch(),
+        first[0].top_via().expect("via").branch(),
+        "a new client transaction"
+    );
+    assert_eq!(retry.request_uri_str(), first[0].request_uri_str());
+    // a is given up: no more retransmissions to it.
+    p.handle_timeout(t + Duration::from_secs(8));
+    assert!(sent_to(&drain(&mut p), a).is_empty());
+    p.handle(answer(retry, 200, "b2"), udp(b), t);
+    assert_eq!(final_upstream(&drain(&mut p)), Some(200));
+}
+
+#[test]
+fn a_503_fails_over_and_the_last_answer_goes_upstream() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
+        now,
+    );
+    let first = sent_to(&drain(&mut p), a).remove(0);
+    p.handle(answer(&first, 503, "a1"), udp(a), now);
+    let out = drain(&mut p);
+    assert_eq!(
+        sent_to(&out, a)
+            .iter()
+            .map(|m| m.method_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>(),
+        ["ACK"],
+        "the 503 is acknowledged hop by hop"
+    );
+    let retry = sent_to(&out, b).remove(0);
+    assert_eq!(final_upstream(&out), None, "the 503 is not passed upstream");
+    assert_eq!(p.poll_unreachable().map(|peer| peer.remote), Some(addr(a)));
+    p.handle(answer(&retry, 486, "b2"), udp(b), now);
+    assert_eq!(final_upstream(&drain(&mut p)), Some(486));
+}
+
+#[test]
+fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
+        now,
+    );
+    let first = sent_to(&drain(&mut p), a).remove(0);
+    p.send_failed(first.as_bytes().clone(), now);
+    let retry = sent_to(&drain(&mut p), b).remove(0);
+    p.send_failed(retry.as_bytes().clone(), now);
+    assert_eq!(final_upstream(&drain(&mut p)), Some(500));
+    let failed: Vec<_> = std::iter::from_fn(|| p.poll_unreachable())
+        .map(|peer| peer.remote)
+        .collect();
+    assert_eq!(failed, [addr(a), addr(b)]);
+}
+
+#[test]
+fn no_failover_after_the_caller_cancelled() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
+    p.decide(
+        &ev.id,
+        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
+        now,
+    );
+    let first = sent_to(&drain(&mut p), a).remove(0);
+    p.handle(answer(&first, 180, "a1"), udp(a), now);
+    drain(&mut p);
+    let cancel = String::from_utf8_lossy(&invite(""))
+        .replace(
+            &format!("INVITE sip:bob@{UAS}"),
+            "CANCEL sip:bob@example.com",
+        )
+        .replace("1 INVITE", "1 CANCEL");
+    p.handle(Bytes::from(cancel), udp(UAC), now);
+    let out = drain(&mut p);
+    assert!(
+        sent_to(&out, a)
+            .iter()
+            .any(|m| m.method_str() == Some("CANCEL"))
+    );
+    p.handle(answer(&first, 503, "a1"), udp(a), now);
+    let out = drain(&mut p);
+    assert!(sent_to(&out, b).is_empty(), "cancelled: b is not tried");
+    assert_eq!(final_upstream(&out), Some(500));
 }

@@ -183,6 +183,14 @@ impl ClientTransaction {
         self.terminate();
     }
 
+    /// Gives up on a request nobody answered yet, without telling the transaction user
+    /// (it is moving on to another destination): no more retransmissions, and a late
+    /// response matches nothing.
+    pub fn abandon(&mut self) {
+        self.events.clear();
+        self.terminate();
+    }
+
     fn terminate(&mut self) {
         self.state = ClientState::Terminated;
         self.request = None;
