@@ -22,6 +22,21 @@ pub(super) struct ConfigFile {
     pub(super) registrar: RegistrarSection,
     #[serde(default)]
     pub(super) auth: AuthSection,
+    #[serde(default)]
+    pub(super) routing: RoutingSection,
+}
+
+/// `[routing]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoutingSection {
+    pub(super) dns_servers: Option<Vec<Spanned<String>>>,
+    pub(super) transport: Option<Spanned<String>>,
+    pub(super) domain_transport: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    pub(super) enum_suffix: Option<Spanned<String>>,
+    pub(super) failover_timeout: Option<Spanned<u64>>,
+    pub(super) blocklist_ttl: Option<Spanned<u64>>,
+    pub(super) relay: Option<Spanned<String>>,
 }
 
 /// `[registrar]`

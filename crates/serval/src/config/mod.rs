@@ -37,6 +37,10 @@
 //! secret = "…64 hex digits…" # the same on every node; random at each start when absent
 //! algorithms = ["SHA-256", "MD5"]
 //! check_digest_uri = true    # false: accept a digest uri other than the Request-URI
+//!
+//! [routing]                  # see the routing module
+//! transport = "rfc3263"
+//! relay = "authenticated"
 //! ```
 //!
 //! Every error names the file, line and column (`serval.toml:3:12: reason`).
@@ -51,6 +55,7 @@ pub mod database;
 pub mod domain;
 pub mod error;
 pub mod log_filter;
+pub mod routing;
 
 mod file;
 mod validate;
@@ -59,6 +64,7 @@ pub use database::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
 pub use domain::{DomainError, parse_domain};
 pub use error::{ConfigError, Location};
 pub use log_filter::{LogFilterError, parse_log_filter};
+pub use routing::{RelayPolicy, Routing, TransportPolicy};
 
 use error::Reporter;
 use sip_msg::Transport;
@@ -89,6 +95,8 @@ pub struct Config {
     pub registrar: Registrar,
     /// Digest authentication.
     pub auth: Auth,
+    /// Routing to other domains.
+    pub routing: Routing,
 }
 
 /// `[registrar]`: binding lifetimes and where bindings are kept.
@@ -243,6 +251,7 @@ impl Default for Config {
             proxy: Proxy::default(),
             registrar: Registrar::default(),
             auth: Auth::default(),
+            routing: Routing::default(),
         }
     }
 }

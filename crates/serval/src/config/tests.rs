@@ -321,3 +321,58 @@ fn bad_registrar_and_auth_values() {
         "not a SIP method name",
     );
 }
+
+#[test]
+fn routing_section() {
+    let config = load(
+        "[routing]\ndns_servers = [\"127.0.0.1:5353\", \"192.0.2.53\"]\ntransport = \"TCP\"\ndomain_transport = { \"Enst.fr\" = \"udp\" }\nenum_suffix = \"e164.example.\"\nfailover_timeout = 2\nblocklist_ttl = 30\nrelay = \"local-from\"\n",
+    )
+    .expect("valid");
+    let r = &config.routing;
+    assert_eq!(
+        r.dns_servers,
+        [
+            "127.0.0.1:5353".parse().expect("addr"),
+            "192.0.2.53:53".parse().expect("addr")
+        ]
+    );
+    assert_eq!(r.transport, TransportPolicy::Fixed(Transport::Tcp));
+    assert_eq!(r.domain_transport, [("enst.fr".to_owned(), Transport::Udp)]);
+    assert_eq!(r.enum_suffix.as_deref(), Some("e164.example"));
+    assert_eq!(r.failover_timeout, Duration::from_secs(2));
+    assert_eq!(r.blocklist_ttl, Duration::from_secs(30));
+    assert_eq!(r.relay, RelayPolicy::LocalFrom);
+    let off = load("[routing]\nenum_suffix = \"\"\ntransport = \"inbound\"\n").expect("valid");
+    assert_eq!(off.routing.enum_suffix, None);
+    assert_eq!(off.routing.transport, TransportPolicy::Inbound);
+    assert_eq!(Config::default().routing.relay, RelayPolicy::Authenticated);
+}
+
+#[test]
+fn bad_routing_values() {
+    assert_error(
+        "[routing]\ndns_servers = [\"dns.example\"]\n",
+        2,
+        "not an IP address",
+    );
+    assert_error(
+        "[routing]\ntransport = \"sctp\"\n",
+        2,
+        "unknown transport policy",
+    );
+    assert_error(
+        "[routing]\ndomain_transport = { \"enst.fr\" = \"carrier-pigeon\" }\n",
+        2,
+        "is not udp, tcp or tls",
+    );
+    assert_error(
+        "[routing]\nfailover_timeout = 0\n",
+        2,
+        "failover_timeout must be",
+    );
+    assert_error(
+        "[routing]\nrelay = \"everyone\"\n",
+        2,
+        "unknown relay policy",
+    );
+}

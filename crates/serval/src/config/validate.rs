@@ -52,6 +52,7 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
     config.proxy = proxy(file.proxy, report)?;
     config.registrar = registrar(file.registrar, report)?;
     config.auth = auth(file.auth, report)?;
+    config.routing = super::routing::routing(file.routing, report)?;
     Ok(config)
 }
 
