@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
@@ -52,6 +53,16 @@ impl HickoryLookup {
     /// A resolver asking these servers (address and port each), over UDP
     /// with TCP for truncated answers, and not reading the hosts file.
     pub fn with_servers(servers: &[SocketAddr]) -> Self {
+        Self::build_with_servers(servers, None)
+    }
+
+    /// As [`HickoryLookup::with_servers`], waiting at most `timeout` for each
+    /// answer (hickory's default is 5 s, with two attempts).
+    pub fn with_servers_timeout(servers: &[SocketAddr], timeout: Duration) -> Self {
+        Self::build_with_servers(servers, Some(timeout))
+    }
+
+    fn build_with_servers(servers: &[SocketAddr], timeout: Option<Duration>) -> Self {
         let name_servers = servers
             .iter()
             .map(|server| {
@@ -67,6 +78,9 @@ impl HickoryLookup {
             TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
         builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
         builder.options_mut().use_hosts_file = ResolveHosts::Never;
+        if let Some(timeout) = timeout {
+            builder.options_mut().timeout = timeout;
+        }
         HickoryLookup {
             resolver: builder
                 .build()
