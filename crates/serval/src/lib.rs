@@ -1,6 +1,6 @@
 //! Serval, a SIP server in the lineage of SER and Kamailio: the configuration and the
 //! server built from the protocol crates (`sip-msg`, `sip-core`), `sip-transport`,
-//! `registrar`, `sip-auth` and `serval-store`.
+//! `registrar`, `sip-auth`, `sip-dns` and `serval-store`.
 //!
 //! The binary `serval` is a thin `main` over this library; `servalctl` uses
 //! [`config`] to find the server's database.
@@ -15,7 +15,9 @@
 //! - [`proxy_shards`]: hands received messages to the sharded sans-IO proxy and sends
 //!   what it emits.
 //! - [`router`]: the routing pipeline (SER's `route{}`): authentication, registrar,
-//!   location lookup, relay policy.
+//!   ENUM, location lookup, relay policy.
+//! - [`outbound`]: requests for other domains: RFC 3263 DNS, the transport policy and
+//!   the blocklist of servers that failed.
 //! - [`authorize`]: who is challenged, and checking digest credentials against the
 //!   subscriber table.
 //! - [`sql_location`]: the registrar's bindings as rows of the SQL store.
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod local_domains;
 pub mod logging;
+pub mod outbound;
 pub mod proxy_shards;
 pub mod router;
 pub mod server;

@@ -192,6 +192,9 @@ impl<S: LocationStore> Shard<S> {
             while let Some(req) = self.proxy.poll_event() {
                 self.route(req);
             }
+            while let Some(peer) = self.proxy.poll_unreachable() {
+                self.router.outbound().unreachable(peer);
+            }
             self.flush();
         }
     }

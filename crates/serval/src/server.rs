@@ -2,10 +2,11 @@
 //! received, and a signal stops it after the listeners and connections are closed.
 
 use crate::authorize::Authorizer;
-use crate::config::Config;
+use crate::config::{Config, RelayPolicy, Routing};
 use crate::local_domains::local_domains;
+use crate::outbound::Outbound;
 use crate::proxy_shards::ProxyHandler;
-use crate::router::{Router, unix_seconds};
+use crate::router::{Relay, Router, unix_seconds};
 use crate::shutdown::ShutdownSignals;
 use crate::sql_location::SqlLocation;
 use registrar::{LocationService, StorageMode};
@@ -13,6 +14,7 @@ use serval_store::Store;
 use sip_core::proxy::ProxyConfig;
 use sip_core::proxy::routing::Interface;
 use sip_core::transaction::TimerConfig;
+use sip_msg::Transport;
 use sip_transport::{BindError, ListenSpec, Transports};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -36,6 +38,9 @@ pub enum ServerError {
     /// No randomness for the nonce key.
     #[error("cannot make the nonce key: {0}")]
     Auth(#[from] sip_auth::Error),
+    /// No DNS resolver configuration.
+    #[error("DNS: {0} (name servers can be given in [routing] dns_servers)")]
+    Dns(sip_dns::DnsError),
 }
 
 /// Serves `config` until SIGTERM or SIGINT. Must be called within a tokio runtime.
@@ -98,12 +103,23 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     };
     proxy.timer_c = config.proxy.timer_c;
     proxy.limits = config.message_limits();
+    proxy.failover_timeout = config.routing.failover_timeout;
+    let relay = Relay {
+        policy: config.routing.relay,
+        trusted: config.auth.trusted.clone(),
+    };
+    if relay.policy == RelayPolicy::Authenticated && auth.is_none() && relay.trusted.is_empty() {
+        tracing::warn!(
+            "authentication is off and no source is trusted: requests for other domains get 403 ([routing] relay = \"local-from\" lets local users through)"
+        );
+    }
     let router = Arc::new(Router::new(
         location.clone(),
         store.clone(),
         auth,
         domains.clone(),
-        config.proxy.relay_to_ip_literals,
+        relay,
+        outbound(&config.routing, &transports.local_specs())?,
     ));
     let upkeep = tokio::spawn(upkeep(
         location.clone(),
@@ -130,6 +146,23 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Routing to other domains, over the transports we listen on (UDP first, as RFC 3263
+/// prefers when DNS leaves the choice to us).
+fn outbound(routing: &Routing, specs: &[ListenSpec]) -> Result<Outbound, ServerError> {
+    let lookup = if routing.dns_servers.is_empty() {
+        sip_dns::HickoryLookup::from_system().map_err(ServerError::Dns)?
+    } else {
+        sip_dns::HickoryLookup::with_servers(&routing.dns_servers)
+    };
+    let mut supported = Vec::new();
+    for t in [Transport::Udp, Transport::Tcp, Transport::Tls] {
+        if specs.iter().any(|s| s.transport == t) {
+            supported.push(t);
+        }
+    }
+    Ok(Outbound::new(lookup, routing, supported))
+}
+
 /// The periodic work: expired bindings purged, write-back flushes, nonce counts of
 /// expired nonces forgotten.
 async fn upkeep(
@@ -154,6 +187,7 @@ async fn upkeep(
                 if let Some(auth) = router.authorizer() {
                     auth.purge(now);
                 }
+                router.outbound().purge();
             }
             _ = flush.tick(), if location.mode() == StorageMode::WriteBack => {
                 if let Err(e) = location.flush().await {

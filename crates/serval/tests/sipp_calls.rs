@@ -59,8 +59,9 @@ impl Flow {
 }
 
 /// A serval for `domain` whose subscribers are alice and bob of `domain`, and bob of
-/// 127.0.0.1 (an address of the server, so a local domain too). Relaying to
-/// `sip:user@IP:port` is allowed (the chained tests route to the second proxy so).
+/// 127.0.0.1 (an address of the server, so a local domain too). Authenticated local
+/// users may reach other domains (the chained tests route to the second proxy by its
+/// address).
 fn start_proxy(test: &str, domain: &str) -> Serval {
     start_proxy_on(test, domain, &fresh_sqlite_url())
 }
@@ -70,7 +71,7 @@ fn start_proxy_on(test: &str, domain: &str, db: &str) -> Serval {
     let config = temp_file(
         &format!("sipp-{test}.toml"),
         &format!(
-            "[server]\ndomains = [\"{domain}\"]\n[proxy]\nrelay_to_ip_literals = true\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n"
+            "[server]\ndomains = [\"{domain}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n"
         ),
     );
     support::add_subscribers(

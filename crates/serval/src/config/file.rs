@@ -69,7 +69,6 @@ pub(super) struct AuthSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ProxySection {
-    pub(super) relay_to_ip_literals: Option<bool>,
     pub(super) advertise: Option<Spanned<String>>,
     pub(super) t1_ms: Option<Spanned<u64>>,
     pub(super) t2_ms: Option<Spanned<u64>>,

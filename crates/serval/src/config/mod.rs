@@ -170,8 +170,6 @@ impl Default for Auth {
 /// `[proxy]`: forwarding policy and transaction timers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proxy {
-    /// Relay requests whose Request-URI is a foreign IP address (off: no open relay).
-    pub relay_to_ip_literals: bool,
     /// The host written in Via and Record-Route for wildcard listeners.
     pub advertise: Option<String>,
     /// RFC 3261 T1, T2, T4.
@@ -187,7 +185,6 @@ pub struct Proxy {
 impl Default for Proxy {
     fn default() -> Self {
         Proxy {
-            relay_to_ip_literals: false,
             advertise: None,
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),

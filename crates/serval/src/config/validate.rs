@@ -248,7 +248,6 @@ fn proxy(section: ProxySection, report: &Reporter<'_>) -> Result<super::Proxy, C
         }
         out.advertise = Some(host.into_inner());
     }
-    out.relay_to_ip_literals = section.relay_to_ip_literals.unwrap_or(false);
     Ok(out)
 }
 
