@@ -37,14 +37,26 @@ impl Serval {
     /// Unless `args` name a database (`--db`), each server gets a fresh SQLite file of
     /// its own in the test's temporary directory.
     pub fn start_logging(filter: &str, args: &[&str]) -> Serval {
+        Serval::start_in(None, &["udp:127.0.0.1:0", "tcp:127.0.0.1:0"], filter, args)
+    }
+
+    /// [`Serval::start_logging`] in the network namespace `netns` (when given),
+    /// listening on `listen` (one UDP and one TCP address).
+    pub fn start_in(netns: Option<&Netns>, listen: &[&str], filter: &str, args: &[&str]) -> Serval {
         let own_db;
         let mut args: Vec<&str> = args.to_vec();
         if !args.contains(&"--db") {
             own_db = fresh_sqlite_url();
             args.extend(["--db", own_db.as_str()]);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_serval"))
-            .args(["-l", "udp:127.0.0.1:0", "-l", "tcp:127.0.0.1:0"])
+        let mut command = match netns {
+            Some(ns) => ns.command(env!("CARGO_BIN_EXE_serval")),
+            None => Command::new(env!("CARGO_BIN_EXE_serval")),
+        };
+        for spec in listen {
+            command.args(["-l", spec]);
+        }
+        let mut child = command
             .args(&args)
             .env("RUST_LOG", filter)
             .stdin(Stdio::null())
@@ -386,4 +398,82 @@ where
         store.close().await;
         out
     })
+}
+
+/// A network namespace made for one test (`ip netns add`), deleted with its interfaces
+/// when dropped.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates the namespace `name`, its loopback up.
+    pub fn new(name: &str) -> Netns {
+        // A namespace left by an earlier run that was killed half-way.
+        let _ = Command::new("ip").args(["netns", "del", name]).status();
+        ip(&["netns", "add", name]);
+        let ns = Netns {
+            name: name.to_owned(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `ip -n NAME ARGS`; fails the test if it fails.
+    pub fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        ip(&all);
+    }
+
+    /// `program` to run inside the namespace (`ip netns exec NAME program`).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Links this namespace to `other` with a veth pair: `here` on this side with
+    /// `address` (CIDR), `there` on the other side, both up.
+    pub fn link(&self, here: &str, address: &str, other: &Netns, there: &str) {
+        ip(&[
+            "link",
+            "add",
+            here,
+            "netns",
+            &self.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            there,
+            "netns",
+            &other.name,
+        ]);
+        self.ip(&["addr", "add", address, "dev", here]);
+        self.ip(&["link", "set", here, "up"]);
+        other.ip(&["link", "set", there, "up"]);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Runs `ip ARGS`; fails the test, with what `ip` said, if it fails.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("ip (iproute2) runs: these tests need root");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -90,12 +90,21 @@ pub struct Sipp {
 impl Sipp {
     /// Starts `sipp` for `run`, its files in `dir`.
     pub fn start(dir: &Path, run: SippRun<'_>) -> Sipp {
+        Sipp::start_in(None, dir, run)
+    }
+
+    /// [`Sipp::start`] inside the network namespace `netns`, when given.
+    pub fn start_in(netns: Option<&crate::support::Netns>, dir: &Path, run: SippRun<'_>) -> Sipp {
         let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/sipp")
             .join(run.scenario);
         let file = |suffix: &str| dir.join(format!("{}.{suffix}", run.name));
         let output = std::fs::File::create(file("out")).expect("SIPp output file");
-        let child = Command::new("sipp")
+        let mut command = match netns {
+            Some(ns) => ns.command("sipp"),
+            None => Command::new("sipp"),
+        };
+        let child = command
             .arg("-sf")
             .arg(&scenario)
             .args(["-i", &run.local.ip().to_string()])
