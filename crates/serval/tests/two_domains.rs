@@ -2,7 +2,8 @@
 //! router in a network namespace of its own, and a real DNS server (Debian's dnsmasq)
 //! in a third namespace knows them as the seed's DNS did:
 //!
-//! - enst.fr by SRV only: `_sip._udp.enst.fr` names sipmob.enst.fr:5060, enst.fr's own
+//! - enst.fr by SRV only: `_sip._udp.enst.fr` names sipmob.enst.fr:5060 (priority 10:
+//!   the failover test puts a dead server before it), enst.fr's own
 //!   A record points at an address where nobody listens (a router that skipped SRV
 //!   would send the call there and fail);
 //! - falco.bz by its A record only.
@@ -72,9 +73,23 @@ fn addr(net: u8, host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 77, net, host))
 }
 
+/// What the DNS and the routers are given beyond the seed's setup.
+#[derive(Default)]
+struct Extra {
+    /// More dnsmasq options.
+    dns: Vec<String>,
+    /// More `[routing]` lines for router A.
+    falco_routing: String,
+}
+
 impl World {
     /// Builds the namespaces and starts dnsmasq and both routers.
     fn new(test: &str, net: u8) -> World {
+        World::with(test, net, Extra::default())
+    }
+
+    /// [`World::new`] with `extra` records and settings.
+    fn with(test: &str, net: u8, extra: Extra) -> World {
         let name = |part: &str| format!("sv{}-{net}-{part}", std::process::id());
         let hub = Netns::new(&name("hub"));
         let a = Netns::new(&name("falco"));
@@ -92,7 +107,7 @@ impl World {
             ns.link("eth0", &format!("{}/24", addr(net, host)), &hub, port);
             hub.ip(&["link", "set", port, "master", "br0"]);
         }
-        let dns = start_dns(&hub, net);
+        let dns = start_dns(&hub, net, &extra.dns);
         let etc = PathBuf::from("/etc/netns").join(&b.name);
         std::fs::create_dir_all(&etc).expect("/etc/netns/NAME");
         std::fs::write(
@@ -106,7 +121,11 @@ impl World {
             &a,
             addr(net, 1),
             FALCO,
-            &format!("dns_servers = [\"{}\"]", addr(net, 53)),
+            &format!(
+                "dns_servers = [\"{}\"]\n{}",
+                addr(net, 53),
+                extra.falco_routing
+            ),
         );
         let enst = start_router(test, &b, addr(net, 2), ENST, "");
         World {
@@ -146,7 +165,7 @@ impl World {
 }
 
 /// dnsmasq in `hub` with the seed's records; returns once it serves.
-fn start_dns(hub: &Netns, net: u8) -> Dns {
+fn start_dns(hub: &Netns, net: u8, extra: &[String]) -> Dns {
     let mut child = hub
         .command("dnsmasq")
         .args([
@@ -163,10 +182,11 @@ fn start_dns(hub: &Netns, net: u8) -> Dns {
             "--local=/falco.bz/",
         ])
         .arg(format!("--listen-address={}", addr(net, 53)))
-        .arg("--srv-host=_sip._udp.enst.fr,sipmob.enst.fr,5060,0,0")
+        .arg("--srv-host=_sip._udp.enst.fr,sipmob.enst.fr,5060,10,0")
         .arg(format!("--host-record=sipmob.enst.fr,{}", addr(net, 2)))
         .arg(format!("--host-record=enst.fr,{}", addr(net, 99)))
         .arg(format!("--host-record=falco.bz,{}", addr(net, 1)))
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -222,6 +242,12 @@ enum Bye {
 /// and the callee received.
 fn call(test: &str, net: u8, from: &str, to: &str, bye: Bye) -> (World, SipLog, SipLog) {
     let world = World::new(test, net);
+    let (caller, callee) = call_in(&world, test, from, to, bye);
+    (world, caller, callee)
+}
+
+/// [`call`] in an existing world.
+fn call_in(world: &World, test: &str, from: &str, to: &str, bye: Bye) -> (SipLog, SipLog) {
     let dir = work_dir(&format!("two-domains-{test}"));
     let call_id = format!("{test}-{}@serval.test", std::process::id());
     let (uac_scenario, uas_scenario) = match bye {
@@ -271,8 +297,8 @@ fn call(test: &str, net: u8, from: &str, to: &str, bye: Bye) -> (World, SipLog, 
     );
     let mut logs = all_succeed(vec![uac, uas]).into_iter();
     let (caller, callee) = (logs.next().expect("uac log"), logs.next().expect("uas log"));
-    check_call(&world, from, to, bye, &caller, &callee);
-    (world, caller, callee)
+    check_call(world, from, to, bye, &caller, &callee);
+    (caller, callee)
 }
 
 /// What every call between the domains shows: through both routers, each in Via and in
@@ -403,4 +429,45 @@ fn max_forwards_1_gets_483_from_the_second_router() {
     world
         .falco
         .wait_for_log(&format!("received from udp:{}", world.router(ENST)));
+}
+
+#[test]
+fn a_dead_server_first_in_srv_is_failed_over_then_tried_last() {
+    // enst.fr's SRV names a server at .98 first (priority 0), where nobody answers,
+    // then sipmob (priority 10).
+    let net = 6;
+    let dead = SocketAddr::new(addr(net, 98), 5060);
+    let world = World::with(
+        "failover",
+        net,
+        Extra {
+            dns: vec![
+                "--srv-host=_sip._udp.enst.fr,dead.enst.fr,5060,0,0".into(),
+                format!("--host-record=dead.enst.fr,{}", dead.ip()),
+            ],
+            falco_routing: "failover_timeout = 1".into(),
+        },
+    );
+    let to_dead = format!("-> {dead}:");
+    // The first call tries .98, hears nothing for a second, and goes on to sipmob.
+    call_in(&world, "failover-1", FALCO, ENST, Bye::Caller);
+    world.falco.wait_for_log(&to_dead);
+    world
+        .falco
+        .wait_for_log(&format!("-> {}:", world.router(ENST)));
+    let first = world.falco.log_so_far();
+    // The second call goes to sipmob first: .98 is on the blocklist, tried last.
+    call_in(&world, "failover-2", FALCO, ENST, Bye::Caller);
+    let second = world.falco.log_so_far();
+    assert!(
+        !second.iter().any(|l| l.contains(&to_dead)),
+        "the second call went to the dead server again (first call: {} lines)",
+        first.len()
+    );
+    assert!(
+        second
+            .iter()
+            .any(|l| l.contains(&format!("-> {}:", world.router(ENST)))),
+        "the second call went to sipmob"
+    );
 }

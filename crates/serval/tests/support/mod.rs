@@ -112,6 +112,11 @@ impl Serval {
         }
     }
 
+    /// The log lines written since the last wait, without waiting for more.
+    pub fn log_so_far(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+
     /// Kills the process at once (SIGKILL): no shutdown, no flush.
     pub fn kill(&self) {
         let pid = rustix::process::Pid::from_child(&self.child);
