@@ -151,3 +151,110 @@ impl<L: Lookup> Outbound<L> {
 fn reply(code: u16, reason: &'static str) -> Decision {
     Decision::Reply(Reply::new(code, reason))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sip_dns::{DnsError, Naptr, Srv};
+    use std::net::IpAddr;
+
+    /// A DNS that knows nothing: these tests look at what would be asked.
+    struct NoDns;
+
+    impl Lookup for NoDns {
+        async fn naptr(&self, _: &str) -> Result<Vec<Naptr>, DnsError> {
+            Err(DnsError::NotFound)
+        }
+        async fn srv(&self, _: &str) -> Result<Vec<Srv>, DnsError> {
+            Err(DnsError::NotFound)
+        }
+        async fn ips(&self, _: &str) -> Result<Vec<IpAddr>, DnsError> {
+            Err(DnsError::NotFound)
+        }
+    }
+
+    fn outbound(policy: TransportPolicy, domains: &[(&str, Transport)]) -> Outbound<NoDns> {
+        let routing = Routing {
+            transport: policy,
+            domain_transport: domains.iter().map(|(d, t)| (d.to_string(), *t)).collect(),
+            ..Routing::default()
+        };
+        Outbound::new(NoDns, &routing, vec![Transport::Udp, Transport::Tcp])
+    }
+
+    fn target(o: &Outbound<NoDns>, uri: &str, inbound: Transport) -> LocateTarget {
+        let uri = Uri::parse(uri).expect("URI");
+        o.locate_target(uri.as_sip().expect("SIP URI"), inbound)
+    }
+
+    #[test]
+    fn the_uri_decides_by_default() {
+        let o = outbound(TransportPolicy::Rfc3263, &[]);
+        let t = target(&o, "sip:bob@enst.fr", Transport::Tcp);
+        assert_eq!(
+            (t.host.as_str(), t.port, t.transport, t.secure),
+            ("enst.fr", None, None, false)
+        );
+        let t = target(&o, "sips:bob@Enst.fr:5071;transport=tcp", Transport::Udp);
+        assert_eq!(
+            (t.host.as_str(), t.port, t.transport, t.secure),
+            ("Enst.fr", Some(5071), Some(Transport::Tcp), true)
+        );
+        let t = target(&o, "sip:bob@enst.fr;maddr=[2001:db8::1]", Transport::Udp);
+        assert_eq!(t.host, "2001:db8::1", "maddr wins over the host");
+        let t = target(&o, "sip:bob@[2001:db8::2]:5062", Transport::Udp);
+        assert_eq!((t.host.as_str(), t.port), ("2001:db8::2", Some(5062)));
+    }
+
+    #[test]
+    fn the_policy_forces_the_transport() {
+        let inbound = outbound(TransportPolicy::Inbound, &[]);
+        let t = target(&inbound, "sip:bob@enst.fr;transport=udp", Transport::Tcp);
+        assert_eq!(
+            t.transport,
+            Some(Transport::Tcp),
+            "the transport it came in on"
+        );
+        let fixed = outbound(
+            TransportPolicy::Fixed(Transport::Tcp),
+            &[("falco.bz", Transport::Udp)],
+        );
+        assert_eq!(
+            target(&fixed, "sip:bob@enst.fr", Transport::Udp).transport,
+            Some(Transport::Tcp)
+        );
+        assert_eq!(
+            target(&fixed, "sip:bob@FALCO.bz", Transport::Tcp).transport,
+            Some(Transport::Udp),
+            "a named domain's own transport first"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_domain_is_404_and_a_non_sip_target_416() {
+        let o = outbound(TransportPolicy::Rfc3263, &[]);
+        let msg = sip_msg::Message::parse(bytes::Bytes::from_static(
+            b"INVITE sip:bob@nowhere.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@nowhere.test>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        ))
+        .expect("parses");
+        let req = RoutingRequest {
+            id: sip_core::transaction::TransactionKey::for_request(&msg).expect("key"),
+            message: msg,
+            from: Peer {
+                transport: Transport::Udp,
+                remote: "192.0.2.9:5060".parse().expect("addr"),
+                local: None,
+            },
+            destination: sip_core::proxy::Destination::Foreign,
+        };
+        let code = |d: Decision| match d {
+            Decision::Reply(r) => r.code,
+            Decision::Relay(_) => 0,
+        };
+        assert_eq!(code(o.relay(&req, None).await), 404);
+        assert_eq!(
+            code(o.relay(&req, Some("mailto:bob@nowhere.test".into())).await),
+            416
+        );
+    }
+}
