@@ -324,3 +324,53 @@ fn help_and_version() {
         format!("serval {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_request_to_the_sip_multicast_group_is_answered_from_unicast() {
+    // As the seed's SER listened on 224.0.1.75 too; joined on the loopback interface so
+    // that nothing leaves the host.
+    let port = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free port")
+        .port();
+    let group = format!("udp:224.0.1.75:{port}");
+    let config = temp_file(
+        "multicast.toml",
+        "[server]\nmulticast_interface = \"127.0.0.1\"\n",
+    );
+    let server = Serval::start(&["-l", &group, "-c", config.to_str().expect("UTF-8 path")]);
+    let client = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .expect("socket");
+    client
+        .set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .expect("multicast interface");
+    client
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .expect("addr")
+                .into(),
+        )
+        .expect("bind");
+    let client: std::net::UdpSocket = client.into();
+    let from = client.local_addr().expect("address");
+    let request = options(&server.udp.to_string(), "UDP", from, "multicast");
+    let to: std::net::SocketAddr = format!("224.0.1.75:{port}").parse().expect("group");
+    client
+        .send_to(request.as_bytes(), to)
+        .expect("sent to the group");
+    client.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut data = vec![0; 65_536];
+    let (len, answered_from) = client.recv_from(&mut data).expect("an answer");
+    let response = Response::parse(&String::from_utf8_lossy(&data[..len]));
+    assert_options_ok(&response, "multicast");
+    assert_eq!(
+        answered_from, server.udp,
+        "answered from the unicast socket, not the group: {}",
+        response.raw
+    );
+}

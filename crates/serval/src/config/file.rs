@@ -83,6 +83,8 @@ pub(super) struct ServerSection {
     pub(super) listen: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) domains: Option<Vec<Spanned<String>>>,
     pub(super) server_header: Option<Spanned<String>>,
+    pub(super) multicast_interface: Option<Spanned<String>>,
+    pub(super) multicast_interface_v6: Option<u32>,
 }
 
 /// `[database]`

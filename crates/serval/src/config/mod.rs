@@ -6,6 +6,7 @@
 //! listen = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]
 //! domains = ["example.com"]
 //! server_header = "Serval"
+//! multicast_interface = "192.0.2.1" # where udp:224.0.1.75:5060 joins its group
 //!
 //! [database]
 //! url = "sqlite:serval.db"
@@ -83,6 +84,11 @@ pub struct Config {
     pub domains: Vec<String>,
     /// The value of the Server header in responses.
     pub server_header: String,
+    /// The interface (one of its IPv4 addresses) where IPv4 multicast listen addresses
+    /// join their group; unspecified: the system's choice.
+    pub multicast_interface: Ipv4Addr,
+    /// The interface index where IPv6 multicast listen addresses join; 0: the system's.
+    pub multicast_interface_v6: u32,
     /// Where data is kept.
     pub database: DatabaseUrl,
     /// Sizes, counts and timeouts.
@@ -236,6 +242,8 @@ impl Default for Config {
             ],
             domains: Vec::new(),
             server_header: concat!("Serval/", env!("CARGO_PKG_VERSION")).to_owned(),
+            multicast_interface: transport.multicast_interface,
+            multicast_interface_v6: transport.multicast_interface_v6,
             database: DatabaseUrl::default_sqlite(),
             limits: Limits {
                 max_message: message.max_message,
@@ -309,6 +317,8 @@ impl Config {
             max_connections: self.limits.max_connections,
             tcp_idle_timeout: self.limits.tcp_idle_timeout,
             limits: self.message_limits(),
+            multicast_interface: self.multicast_interface,
+            multicast_interface_v6: self.multicast_interface_v6,
             ..TransportConfig::default()
         }
     }

@@ -37,6 +37,17 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
         }
         config.server_header = text.trim().to_owned();
     }
+    if let Some(interface) = server.multicast_interface {
+        config.multicast_interface = interface.get_ref().trim().parse().map_err(|_| {
+            report.at(
+                interface.span(),
+                "multicast_interface must be an IPv4 address of the interface (192.0.2.1)",
+            )
+        })?;
+    }
+    if let Some(index) = server.multicast_interface_v6 {
+        config.multicast_interface_v6 = index;
+    }
     if let Some(url) = file.database.url {
         config.database = url
             .get_ref()
