@@ -374,3 +374,20 @@ fn a_request_to_the_sip_multicast_group_is_answered_from_unicast() {
         response.raw
     );
 }
+
+#[test]
+fn no_open_relay_strangers_get_403_for_other_domains() {
+    let server = Serval::start(&["-d", "example.com"]);
+    let client = UdpClient::bind();
+    // A stranger (From in no domain of ours, unauthenticated) asking us to carry a
+    // MESSAGE and an OPTIONS to another domain, by name and by address.
+    for (n, target) in ["bob@elsewhere.test", "bob@192.0.2.77:5060"].iter().enumerate() {
+        let request = options(target, "UDP", client.addr(), &format!("relay-{n}"))
+            .replace("sip:tester@", "sip:mallory@evil.test;x=")
+            .replace("OPTIONS sip:", "MESSAGE sip:")
+            .replace("1 OPTIONS", "1 MESSAGE");
+        let response = client.request(server.udp, &request);
+        assert_eq!(response.code, 403, "{}", response.raw);
+        assert_eq!(response.reason, "Relaying Denied", "{}", response.raw);
+    }
+}

@@ -248,6 +248,18 @@ fn call(test: &str, net: u8, from: &str, to: &str, bye: Bye) -> (World, SipLog, 
 
 /// [`call`] in an existing world.
 fn call_in(world: &World, test: &str, from: &str, to: &str, bye: Bye) -> (SipLog, SipLog) {
+    dial(world, test, from, to, ("bob", to), bye)
+}
+
+/// alice of `from` dials `user@host` (its Request-URI), which reaches bob of `to`.
+fn dial(
+    world: &World,
+    test: &str,
+    from: &str,
+    to: &str,
+    (user, host): (&str, &str),
+    bye: Bye,
+) -> (SipLog, SipLog) {
     let dir = work_dir(&format!("two-domains-{test}"));
     let call_id = format!("{test}-{}@serval.test", std::process::id());
     let (uac_scenario, uas_scenario) = match bye {
@@ -283,10 +295,10 @@ fn call_in(world: &World, test: &str, from: &str, to: &str, bye: Bye) -> (SipLog
             call_id: &call_id,
             extra: [
                 "-s",
-                "bob",
+                user,
                 "-key",
                 "callee",
-                to,
+                host,
                 "-key",
                 "caller_domain",
                 from,
@@ -469,5 +481,39 @@ fn a_dead_server_first_in_srv_is_failed_over_then_tried_last() {
             .iter()
             .any(|l| l.contains(&format!("-> {}:", world.router(ENST)))),
         "the second call went to sipmob"
+    );
+}
+
+#[test]
+fn a_number_dialled_in_one_domain_is_found_by_enum_in_the_other() {
+    // The seed's first example: a telephone number whose ENUM record names a SIP URI.
+    // alice@falco.bz dials +33 1 44 22 12 34 as sip:+33144221234@falco.bz;user=phone;
+    // ENUM says sip:bob@enst.fr, found by SRV as ever.
+    let world = World::with(
+        "enum",
+        7,
+        Extra {
+            dns: vec![
+                "--local=/e164.arpa/".into(),
+                "--naptr-record=4.3.2.1.2.2.4.4.1.3.3.e164.arpa,100,10,u,E2U+sip,!^.*$!sip:bob@enst.fr!".into(),
+            ],
+            ..Extra::default()
+        },
+    );
+    let (_, callee) = dial(
+        &world,
+        "enum",
+        FALCO,
+        ENST,
+        ("+33144221234", "falco.bz;user=phone"),
+        Bye::Caller,
+    );
+    let invite = callee.request("INVITE");
+    assert!(
+        invite
+            .request_uri()
+            .is_some_and(|u| u.starts_with("sip:bob@")),
+        "bob's registered Contact: {}",
+        invite.raw
     );
 }
