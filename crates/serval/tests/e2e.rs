@@ -381,7 +381,10 @@ fn no_open_relay_strangers_get_403_for_other_domains() {
     let client = UdpClient::bind();
     // A stranger (From in no domain of ours, unauthenticated) asking us to carry a
     // MESSAGE and an OPTIONS to another domain, by name and by address.
-    for (n, target) in ["bob@elsewhere.test", "bob@192.0.2.77:5060"].iter().enumerate() {
+    for (n, target) in ["bob@elsewhere.test", "bob@192.0.2.77:5060"]
+        .iter()
+        .enumerate()
+    {
         let request = options(target, "UDP", client.addr(), &format!("relay-{n}"))
             .replace("sip:tester@", "sip:mallory@evil.test;x=")
             .replace("OPTIONS sip:", "MESSAGE sip:")

@@ -137,12 +137,8 @@ pub(super) fn routing(
             Some(super::parse_domain(text).map_err(|e| report.at(suffix.span(), e.to_string()))?)
         };
     }
-    let seconds = |v: &Option<toml::Spanned<u64>>, name: &str, default: Duration| match v {
-        None => Ok(default),
-        Some(v) if *v.get_ref() == 0 => {
-            Err(report.at(v.span(), format!("{name} must be greater than 0 (seconds)")))
-        }
-        Some(v) => Ok(Duration::from_secs(*v.get_ref())),
+    let seconds = |v: &Option<toml::Spanned<u64>>, name: &str, default: Duration| {
+        super::validate::positive_seconds(v, name, default, report)
     };
     out.failover_timeout = seconds(
         &section.failover_timeout,

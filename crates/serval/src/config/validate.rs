@@ -110,12 +110,8 @@ fn registrar(
     if let Some(n) = &section.max_contacts {
         limits.max_contacts = *n.get_ref();
     }
-    let interval = |v: &Option<Spanned<u64>>, name: &str, default: Duration| match v {
-        None => Ok(default),
-        Some(v) if *v.get_ref() == 0 => {
-            Err(report.at(v.span(), format!("{name} must be greater than 0 (seconds)")))
-        }
-        Some(v) => Ok(Duration::from_secs(*v.get_ref())),
+    let interval = |v: &Option<Spanned<u64>>, name: &str, default: Duration| {
+        positive_seconds(v, name, default, report)
     };
     out.flush_interval = interval(
         &section.flush_interval,
@@ -208,6 +204,22 @@ fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, Conf
         out.check_digest_uri = check;
     }
     Ok(out)
+}
+
+/// A number of seconds greater than zero, or `default` when absent.
+pub(super) fn positive_seconds(
+    value: &Option<Spanned<u64>>,
+    name: &str,
+    default: Duration,
+    report: &Reporter<'_>,
+) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if *v.get_ref() == 0 => {
+            Err(report.at(v.span(), format!("{name} must be greater than 0 (seconds)")))
+        }
+        Some(v) => Ok(Duration::from_secs(*v.get_ref())),
+    }
 }
 
 /// 64 hexadecimal digits as 32 bytes.

@@ -754,17 +754,25 @@ fn final_upstream(out: &[(SocketAddr, Message)]) -> Option<u16> {
         .find(|c| *c >= 200)
 }
 
-#[test]
-fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
+/// bob@example.com's INVITE relayed to a target at `A`, with `B` to fail over to.
+const A: &str = "10.0.0.2:5090";
+const B: &str = "10.0.0.3:5090";
+
+fn relayed_with_failover() -> (Proxy, Instant, &'static str, &'static str) {
     let mut p = proxy();
     let now = Instant::now();
     let ev = invite_local(&mut p, now);
-    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
     p.decide(
         &ev.id,
-        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
+        Decision::Relay(vec![vec![target_with_failover(A, &[B])]]),
         now,
     );
+    (p, now, A, B)
+}
+
+#[test]
+fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
+    let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a);
     assert_eq!(first.len(), 1);
     // Timer A retransmits to a; nothing goes to b before the failover timeout.
@@ -798,15 +806,7 @@ fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
 
 #[test]
 fn a_503_fails_over_and_the_last_answer_goes_upstream() {
-    let mut p = proxy();
-    let now = Instant::now();
-    let ev = invite_local(&mut p, now);
-    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
-    p.decide(
-        &ev.id,
-        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
-        now,
-    );
+    let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a).remove(0);
     p.handle(answer(&first, 503, "a1"), udp(a), now);
     let out = drain(&mut p);
@@ -827,15 +827,7 @@ fn a_503_fails_over_and_the_last_answer_goes_upstream() {
 
 #[test]
 fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
-    let mut p = proxy();
-    let now = Instant::now();
-    let ev = invite_local(&mut p, now);
-    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
-    p.decide(
-        &ev.id,
-        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
-        now,
-    );
+    let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a).remove(0);
     p.send_failed(first.as_bytes().clone(), now);
     let retry = sent_to(&drain(&mut p), b).remove(0);
@@ -849,15 +841,7 @@ fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
 
 #[test]
 fn no_failover_after_the_caller_cancelled() {
-    let mut p = proxy();
-    let now = Instant::now();
-    let ev = invite_local(&mut p, now);
-    let (a, b) = ("10.0.0.2:5090", "10.0.0.3:5090");
-    p.decide(
-        &ev.id,
-        Decision::Relay(vec![vec![target_with_failover(a, &[b])]]),
-        now,
-    );
+    let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a).remove(0);
     p.handle(answer(&first, 180, "a1"), udp(a), now);
     drain(&mut p);
