@@ -39,6 +39,8 @@ const LOG: &str = "info,serval=debug,sip=trace";
 /// The two routers, their DNS and their namespaces, on 10.77.`net`.0/24.
 struct World {
     net: u8,
+    /// The routers talk over TCP (else UDP).
+    tcp_between: bool,
     /// Router A, falco.bz, at .1.
     falco: Serval,
     /// Router B, enst.fr (sipmob.enst.fr), at .2.
@@ -80,6 +82,8 @@ struct Extra {
     dns: Vec<String>,
     /// More `[routing]` lines for router A.
     falco_routing: String,
+    /// Router B reaches falco.bz over TCP (`domain_transport`), UDP elsewhere.
+    enst_to_falco_tcp: bool,
 }
 
 impl World {
@@ -127,9 +131,15 @@ impl World {
                 extra.falco_routing
             ),
         );
-        let enst = start_router(test, &b, addr(net, 2), ENST, "");
+        let forced = if extra.enst_to_falco_tcp {
+            "domain_transport = { \"falco.bz\" = \"tcp\" }"
+        } else {
+            ""
+        };
+        let enst = start_router(test, &b, addr(net, 2), ENST, forced);
         World {
             net,
+            tcp_between: extra.enst_to_falco_tcp,
             falco,
             enst,
             a,
@@ -318,6 +328,25 @@ fn dial(
 fn check_call(world: &World, from: &str, to: &str, bye: Bye, caller: &SipLog, callee: &SipLog) {
     let (first, second) = (world.router(from), world.router(to));
     let rr = |r: SocketAddr| format!("<sip:{r};lr>");
+    // Over TCP between them, each router writes the r2=on pair: the interface towards
+    // the other router, then the one towards its user (UDP).
+    let route: Vec<String> = if world.tcp_between {
+        let pair = |r: SocketAddr, towards_other_first: bool| {
+            let tcp = format!("<sip:{r};transport=tcp;lr;r2=on>");
+            let udp = format!("<sip:{r};lr;r2=on>");
+            if towards_other_first {
+                [tcp, udp]
+            } else {
+                [udp, tcp]
+            }
+        };
+        pair(second, false)
+            .into_iter()
+            .chain(pair(first, true))
+            .collect()
+    } else {
+        vec![rr(second), rr(first)]
+    };
     let invite = callee.request("INVITE");
     let vias = invite.list("via");
     assert_eq!(
@@ -329,12 +358,7 @@ fn check_call(world: &World, from: &str, to: &str, bye: Bye, caller: &SipLog, ca
     assert!(vias[0].contains(&second.to_string()), "{}", invite.raw);
     assert!(vias[1].contains(&first.to_string()), "{}", invite.raw);
     assert_eq!(invite.header("Max-Forwards"), Some("68"), "{}", invite.raw);
-    assert_eq!(
-        invite.list("Record-Route"),
-        [rr(second), rr(first)],
-        "{}",
-        invite.raw
-    );
+    assert_eq!(invite.list("Record-Route"), route, "{}", invite.raw);
     assert_eq!(
         invite.list("Proxy-Authorization"),
         Vec::<String>::new(),
@@ -342,12 +366,7 @@ fn check_call(world: &World, from: &str, to: &str, bye: Bye, caller: &SipLog, ca
         invite.raw
     );
     let ok = caller.response(200, "INVITE");
-    assert_eq!(
-        ok.list("Record-Route"),
-        [rr(second), rr(first)],
-        "{}",
-        ok.raw
-    );
+    assert_eq!(ok.list("Record-Route"), route, "{}", ok.raw);
     assert_eq!(ok.list("via").len(), 1, "{}", ok.raw);
     let (bye_request, bye_answer) = match bye {
         Bye::Caller => (callee.request("BYE"), caller.response(200, "BYE")),
@@ -458,6 +477,7 @@ fn a_dead_server_first_in_srv_is_failed_over_then_tried_last() {
                 format!("--host-record=dead.enst.fr,{}", dead.ip()),
             ],
             falco_routing: "failover_timeout = 1".into(),
+            ..Extra::default()
         },
     );
     let to_dead = format!("-> {dead}:");
@@ -516,4 +536,24 @@ fn a_number_dialled_in_one_domain_is_found_by_enum_in_the_other() {
         "bob's registered Contact: {}",
         invite.raw
     );
+}
+
+#[test]
+fn a_domain_s_transport_forced_to_tcp_by_config() {
+    // What the seed patched SER's source for: enst.fr's router reaches falco.bz over TCP
+    // although DNS (an A record) would say UDP.
+    let world = World::with(
+        "forced-tcp",
+        8,
+        Extra {
+            enst_to_falco_tcp: true,
+            ..Extra::default()
+        },
+    );
+    call_in(&world, "forced-tcp", ENST, FALCO, Bye::Callee);
+    // The INVITE and the callee's BYE back: both between the routers over one TCP
+    // connection, opened by enst.fr's router.
+    world
+        .falco
+        .wait_for_log(&format!("received from tcp:{}", world.router(ENST).ip()));
 }
