@@ -59,6 +59,9 @@ pub struct Reach {
     pub remote: SocketAddr,
     /// Our socket it arrived on.
     pub local: Option<SocketAddr>,
+    /// The UA is behind a NAT: requests go to `remote` (through the NAT's mapping),
+    /// not to the private address of its Contact (SER's `fix_nated_register`).
+    pub nat: bool,
 }
 
 impl Reach {
@@ -84,6 +87,7 @@ impl Reach {
             transport,
             remote,
             local: local.and_then(split).map(|(_, a)| a),
+            nat: false,
         })
     }
 }

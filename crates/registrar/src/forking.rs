@@ -13,6 +13,7 @@ use sip_msg::{HeaderName, Uri};
 ///   REGISTER, which is also where the REGISTER came from when the entry needs DNS);
 /// - over the connection the UA registered on, when that was a stream (TCP): its
 ///   Contact may be an ephemeral port nobody listens on, or behind a NAT;
+/// - where the REGISTER came from when the UA is behind a NAT (its Contact is private);
 /// - else to the Contact's address, or where the REGISTER came from when the Contact
 ///   names a host that needs DNS.
 pub fn target(b: &Binding) -> Option<Target> {
@@ -35,7 +36,7 @@ pub fn target(b: &Binding) -> Option<Target> {
         entry.and_then(|e| hop_of(e.uri)).or(reach)?
     } else {
         match reach {
-            Some(r) if r.transport.is_stream() => r,
+            Some(r) if r.transport.is_stream() || b.reach.is_some_and(|r| r.nat) => r,
             _ => Uri::parse(&b.contact).ok().and_then(hop_of).or(reach)?,
         }
     };
@@ -81,10 +82,25 @@ mod tests {
                 transport,
                 remote: "203.0.113.5:40000".parse().expect("addr"),
                 local: Some("192.0.2.1:5060".parse().expect("addr")),
+                nat: false,
             }),
             user_agent: None,
             last_modified: 0,
         }
+    }
+
+    #[test]
+    fn a_natted_binding_is_reached_at_its_source() {
+        let mut b = binding("sip:a@192.168.1.10:5070", 1000, Transport::Udp, &[]);
+        b.reach = b.reach.map(|r| Reach { nat: true, ..r });
+        let t = target(&b).expect("t");
+        assert_eq!(t.to.remote, "203.0.113.5:40000".parse().expect("addr"));
+        assert_eq!(t.to.local, Some("192.0.2.1:5060".parse().expect("addr")));
+        assert_eq!(
+            t.request_uri.as_deref(),
+            Some("sip:a@192.168.1.10:5070"),
+            "the Request-URI stays the Contact it registered"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use registrar::register::contact_values;
 use registrar::service::RegisterError;
 use registrar::{Aor, LocationService, LocationStore, Reach};
 use serval_store::Store;
+use sip_core::proxy::nat::{self, NatConfig};
 use sip_core::proxy::{Decision, Destination, Reply, RoutingRequest, default_decision};
 use sip_msg::{Host, Method, Uri};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub struct Router<S> {
     domains: Vec<String>,
     relay: Relay,
     outbound: Outbound,
+    nat: NatConfig,
 }
 
 /// Who may reach other domains through us.
@@ -61,6 +63,7 @@ impl<S: LocationStore> Router<S> {
         domains: Vec<String>,
         relay: Relay,
         outbound: Outbound,
+        nat: NatConfig,
     ) -> Self {
         Router {
             location,
@@ -69,6 +72,7 @@ impl<S: LocationStore> Router<S> {
             domains,
             relay,
             outbound,
+            nat,
         }
     }
 
@@ -201,6 +205,7 @@ impl<S: LocationStore> Router<S> {
             transport: req.from.transport,
             remote: req.from.remote,
             local: req.from.local,
+            nat: nat::behind_nat(msg, req.from, &self.nat),
         };
         let unix = unix_seconds(now);
         match self.location.register(msg, &aor, reach, unix).await {

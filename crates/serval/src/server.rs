@@ -104,6 +104,10 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     proxy.timer_c = config.proxy.timer_c;
     proxy.limits = config.message_limits();
     proxy.failover_timeout = config.routing.failover_timeout;
+    proxy.nat = config.nat.detection.clone();
+    if !config.nat.detection.enabled {
+        tracing::warn!("NAT handling is off ([nat] enabled = false)");
+    }
     let relay = Relay {
         policy: config.routing.relay,
         trusted: config.auth.trusted.clone(),
@@ -120,6 +124,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         domains.clone(),
         relay,
         outbound(&config.routing, &transports.local_specs())?,
+        config.nat.detection.clone(),
     ));
     let upkeep = tokio::spawn(upkeep(
         location.clone(),

@@ -5,6 +5,9 @@ use futures_util::TryStreamExt;
 use registrar::{Aor, Binding, Change, LocationStore, Reach, StoreError};
 use serval_store::{BindingRecord, Store};
 
+/// The `flags` bit of a binding whose UA is behind a NAT.
+const FLAG_NAT: u32 = 1;
+
 /// The `location` table of a database.
 #[derive(Debug, Clone)]
 pub struct SqlLocation(pub Store);
@@ -24,7 +27,11 @@ pub fn to_record(aor: &Aor, b: &Binding) -> BindingRecord {
         received: b.reach.map(|r| r.remote_text()),
         socket: b.reach.and_then(|r| r.local_text()),
         user_agent: b.user_agent.clone(),
-        flags: 0,
+        flags: if b.reach.is_some_and(|r| r.nat) {
+            FLAG_NAT
+        } else {
+            0
+        },
         last_modified: b.last_modified,
     }
 }
@@ -43,7 +50,11 @@ pub fn from_record(r: BindingRecord) -> (Aor, Binding) {
     let reach = r
         .received
         .as_deref()
-        .and_then(|remote| Reach::from_text(remote, r.socket.as_deref()));
+        .and_then(|remote| Reach::from_text(remote, r.socket.as_deref()))
+        .map(|reach| Reach {
+            nat: r.flags & FLAG_NAT != 0,
+            ..reach
+        });
     let binding = Binding {
         contact: r.contact,
         expires: r.expires,

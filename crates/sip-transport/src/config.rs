@@ -31,6 +31,8 @@ pub struct TransportConfig {
     /// group (and to which a link-local group such as `ff02::75` is scoped); 0 (the
     /// default) lets the system choose.
     pub multicast_interface_v6: u32,
+    /// Whether STUN Binding requests on the UDP sockets are answered ([`crate::stun`]).
+    pub stun: bool,
     /// Messages queued for sending on one connection at most; more are refused.
     pub connection_queue: usize,
 }
@@ -61,6 +63,7 @@ impl Default for TransportConfig {
             limits: Limits::default(),
             multicast_interface: Ipv4Addr::UNSPECIFIED,
             multicast_interface_v6: 0,
+            stun: true,
             connection_queue: 64,
         }
     }

@@ -33,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod listen;
 pub mod message;
+pub mod stun;
 
 mod connect;
 mod connections;

@@ -146,6 +146,7 @@ impl Transports {
                     local: *local,
                     handler: Arc::clone(&handler),
                     sender: self.sender.clone(),
+                    stun: self.config.stun && !local.ip().is_multicast(),
                 };
                 tasks.spawn(receiver.run(stop.clone()));
             }

@@ -18,6 +18,8 @@ pub(crate) struct UdpReceiver {
     pub(crate) local: SocketAddr,
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) sender: Sender,
+    /// Answer STUN Binding requests (not on a multicast group).
+    pub(crate) stun: bool,
 }
 
 impl UdpReceiver {
@@ -37,6 +39,10 @@ impl UdpReceiver {
             };
             match received {
                 Ok((len, source)) => {
+                    if self.stun && crate::stun::is_stun(&buffer[..len]) {
+                        self.answer_stun(&buffer[..len], source);
+                        continue;
+                    }
                     let data = Bytes::copy_from_slice(&buffer[..len]);
                     if is_keep_alive(&data) {
                         tracing::trace!(%source, local = %self.local, "udp keep-alive");
@@ -55,6 +61,18 @@ impl UdpReceiver {
                 // itself is still good.
                 Err(err) => tracing::debug!(local = %self.local, "udp receive: {err}"),
             }
+        }
+    }
+}
+
+impl UdpReceiver {
+    fn answer_stun(&self, request: &[u8], source: SocketAddr) {
+        let Some(answer) = crate::stun::binding_response(request, source, self.local) else {
+            return;
+        };
+        tracing::trace!(%source, local = %self.local, "STUN binding request answered");
+        if let Err(err) = self.socket.try_send_to(&answer, source) {
+            tracing::debug!(%source, "STUN answer not sent: {err}");
         }
     }
 }

@@ -9,6 +9,7 @@ fn reach() -> Reach {
         transport: Transport::Udp,
         remote: "203.0.113.5:40000".parse().expect("addr"),
         local: Some("192.0.2.1:5060".parse().expect("addr")),
+        nat: false,
     }
 }
 

@@ -86,6 +86,7 @@ fn reach() -> Reach {
         transport: Transport::Tcp,
         remote: "203.0.113.5:40000".parse().expect("addr"),
         local: None,
+        nat: false,
     }
 }
 

@@ -24,6 +24,17 @@ pub(super) struct ConfigFile {
     pub(super) auth: AuthSection,
     #[serde(default)]
     pub(super) routing: RoutingSection,
+    #[serde(default)]
+    pub(super) nat: NatSection,
+}
+
+/// `[nat]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NatSection {
+    pub(super) enabled: Option<bool>,
+    pub(super) force: Option<Vec<Spanned<String>>>,
+    pub(super) stun: Option<bool>,
 }
 
 /// `[routing]`

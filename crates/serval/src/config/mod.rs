@@ -39,6 +39,11 @@
 //! algorithms = ["SHA-256", "MD5"]
 //! check_digest_uri = true    # false: accept a digest uri other than the Request-URI
 //!
+//! [nat]
+//! enabled = true             # detect UAs behind a NAT and make them reachable
+//! force = ["203.0.113.0/24"] # sources always treated as behind a NAT
+//! stun = true                # answer STUN Binding requests on the SIP UDP ports
+//!
 //! [routing]                  # see the routing module
 //! transport = "rfc3263"
 //! relay = "authenticated"
@@ -103,6 +108,26 @@ pub struct Config {
     pub auth: Auth,
     /// Routing to other domains.
     pub routing: Routing,
+    /// User agents behind a NAT.
+    pub nat: Nat,
+}
+
+/// `[nat]`: user agents behind a NAT, and the STUN responder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nat {
+    /// Detection and the fixes (on by default), and the sources always treated as NATed.
+    pub detection: sip_core::proxy::nat::NatConfig,
+    /// Answer STUN Binding requests on the SIP UDP ports.
+    pub stun: bool,
+}
+
+impl Default for Nat {
+    fn default() -> Self {
+        Nat {
+            detection: sip_core::proxy::nat::NatConfig::default(),
+            stun: true,
+        }
+    }
 }
 
 /// `[registrar]`: binding lifetimes and where bindings are kept.
@@ -257,6 +282,7 @@ impl Default for Config {
             registrar: Registrar::default(),
             auth: Auth::default(),
             routing: Routing::default(),
+            nat: Nat::default(),
         }
     }
 }
@@ -319,6 +345,7 @@ impl Config {
             limits: self.message_limits(),
             multicast_interface: self.multicast_interface,
             multicast_interface_v6: self.multicast_interface_v6,
+            stun: self.nat.stun,
             ..TransportConfig::default()
         }
     }

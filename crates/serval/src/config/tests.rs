@@ -376,3 +376,21 @@ fn bad_routing_values() {
         "unknown relay policy",
     );
 }
+
+#[test]
+fn nat_section() {
+    let config = load(
+        "[nat]\nenabled = false\nforce = [\"203.0.113.0/24\", \"198.51.100.7\"]\nstun = false\n",
+    )
+    .expect("valid");
+    assert!(!config.nat.detection.enabled);
+    assert_eq!(config.nat.detection.force.len(), 2);
+    assert!(!config.nat.stun);
+    assert!(!config.transport_config().stun);
+    assert!(Config::default().nat.detection.enabled && Config::default().nat.stun);
+    assert_error(
+        "[nat]\nforce = [\"lan\"]\n",
+        2,
+        "not an IP address or network",
+    );
+}

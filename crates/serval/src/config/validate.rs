@@ -64,6 +64,15 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
     config.registrar = registrar(file.registrar, report)?;
     config.auth = auth(file.auth, report)?;
     config.routing = super::routing::routing(file.routing, report)?;
+    if let Some(on) = file.nat.enabled {
+        config.nat.detection.enabled = on;
+    }
+    if let Some(nets) = file.nat.force {
+        config.nat.detection.force = networks(nets, report)?;
+    }
+    if let Some(on) = file.nat.stun {
+        config.nat.stun = on;
+    }
     Ok(config)
 }
 
@@ -150,20 +159,7 @@ fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, Conf
             .collect::<Result<_, _>>()?;
     }
     if let Some(trusted) = section.trusted {
-        out.trusted = trusted
-            .into_iter()
-            .map(|t| {
-                let text = t.get_ref().trim();
-                text.parse::<ipnet::IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        report.at(
-                            t.span(),
-                            format!("`{text}` is not an IP address or network (192.0.2.10, 198.51.100.0/24)"),
-                        )
-                    })
-            })
-            .collect::<Result<_, _>>()?;
+        out.trusted = networks(trusted, report)?;
     }
     if let Some(life) = &section.nonce_lifetime {
         if *life.get_ref() == 0 {
@@ -204,6 +200,28 @@ fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, Conf
         out.check_digest_uri = check;
     }
     Ok(out)
+}
+
+/// Addresses or networks (`192.0.2.10`, `198.51.100.0/24`).
+fn networks(
+    list: Vec<Spanned<String>>,
+    report: &Reporter<'_>,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.into_iter()
+        .map(|t| {
+            let text = t.get_ref().trim();
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    report.at(
+                        t.span(),
+                        format!(
+                            "`{text}` is not an IP address or network (192.0.2.10, 198.51.100.0/24)"
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A number of seconds greater than zero, or `default` when absent.

@@ -19,6 +19,7 @@
 //! - [`timers`]: the deadlines of every transaction, in a heap.
 
 pub mod decision;
+pub mod nat;
 pub mod response;
 pub mod routing;
 pub mod timers;
@@ -72,6 +73,8 @@ pub struct ProxyConfig {
     /// any response, even a 100, before it moves on (RFC 3263 §4.3). Timer B's 32 s would
     /// outlast the caller's patience.
     pub failover_timeout: Duration,
+    /// User agents behind a NAT.
+    pub nat: nat::NatConfig,
 }
 
 impl ProxyConfig {
@@ -86,6 +89,7 @@ impl ProxyConfig {
             limits: Limits::default(),
             max_transactions: 262_144,
             failover_timeout: Duration::from_secs(4),
+            nat: nat::NatConfig::default(),
         }
     }
 }
@@ -613,6 +617,11 @@ impl Proxy {
         if edits.consume_credentials {
             self.consume_credentials(msg, &mut e);
         }
+        let contact = self.reachable_contact(msg, from);
+        if let Some(contact) = &contact {
+            e.remove_header(HeaderName::Contact);
+            e.add_header("Contact", contact);
+        }
         if let Some(uri) = target.request_uri.as_ref().or(edits.request_uri.as_ref()) {
             e.set_request_uri(uri);
         }
@@ -644,6 +653,32 @@ impl Proxy {
             "SIP/2.0/{} {advertise};branch={branch};rport",
             to.transport.via_token()
         ));
+        e.to_bytes()
+    }
+
+    /// The Contact to put in place of a NATed sender's own (§ [`nat`]): in requests that
+    /// set a dialog's remote target, and in their 18x and 2xx.
+    fn reachable_contact(&self, msg: &Message, from: Peer) -> Option<String> {
+        let sets_target = match msg.cseq().ok()?.method {
+            Method::Invite | Method::Subscribe | Method::Notify | Method::Refer => true,
+            Method::Other => msg.cseq().ok()?.method_str.eq_ignore_ascii_case("UPDATE"),
+            _ => false,
+        };
+        if !sets_target || !nat::behind_nat(msg, from, &self.cfg.nat) {
+            return None;
+        }
+        nat::public_contact(msg, from)
+    }
+
+    /// A response from a branch, for upstream: our Via off, and a NATed callee's
+    /// Contact made reachable.
+    fn upstream_response(&self, resp: &Message, from: Peer) -> Bytes {
+        let mut e = resp.edit();
+        e.remove_top_via();
+        if let Some(contact) = self.reachable_contact(resp, from) {
+            e.remove_header(HeaderName::Contact);
+            e.add_header("Contact", &contact);
+        }
         e.to_bytes()
     }
 
@@ -879,6 +914,7 @@ impl Proxy {
         let Some(c) = self.clients.get_mut(key) else {
             return;
         };
+        let branch_peer = c.to;
         if code < 200 {
             if code > 100 {
                 c.timer_c = c.timer_c.map(|_| now + self.cfg.timer_c);
@@ -888,7 +924,8 @@ impl Proxy {
                 self.cancel_branch(key, now);
             }
             if code > 100 {
-                self.send_upstream(server, code, resp.edit().remove_top_via().to_bytes(), now);
+                let data = self.upstream_response(&resp, branch_peer);
+                self.send_upstream(server, code, data, now);
             }
             return;
         }
@@ -898,7 +935,8 @@ impl Proxy {
             if let Some(s) = self.servers.get_mut(server) {
                 s.final_sent = true;
             }
-            self.send_upstream(server, code, resp.edit().remove_top_via().to_bytes(), now);
+            let data = self.upstream_response(&resp, branch_peer);
+            self.send_upstream(server, code, data, now);
             self.cancel_others(server, key, now);
             return;
         }

@@ -863,3 +863,55 @@ fn no_failover_after_the_caller_cancelled() {
     assert!(sent_to(&out, b).is_empty(), "cancelled: b is not tried");
     assert_eq!(final_upstream(&out), Some(500));
 }
+
+#[test]
+fn a_natted_caller_and_callee_get_their_contacts_made_reachable() {
+    let mut p = proxy();
+    let now = Instant::now();
+    // alice behind a NAT: private Via and Contact, arriving from the NAT's public side.
+    let nat = "198.51.100.7:40001";
+    let req = String::from_utf8_lossy(&invite(""))
+        .replace(
+            &format!("Via: SIP/2.0/UDP {UAC}"),
+            "Via: SIP/2.0/UDP 192.168.1.10:5060",
+        )
+        .replace(
+            &format!("<sip:alice@{UAC}>"),
+            "<sip:alice@192.168.1.10:5060;ob>",
+        );
+    p.handle(Bytes::from(req), udp(nat), now);
+    let fwd = drain(&mut p).remove(1).1;
+    assert_eq!(
+        fwd.header(HeaderName::Contact),
+        Some("<sip:alice@198.51.100.7:40001;ob>"),
+        "{fwd:?}"
+    );
+    // bob answers from behind another NAT (reached at its public address): his 200's
+    // private Contact is rewritten on the way up too.
+    let ok = String::from_utf8_lossy(&answer(&fwd, 200, "b1"))
+        .replace(&format!("<sip:bob@{UAS}>"), "<sip:bob@10.9.9.9:5062>");
+    p.handle(Bytes::from(ok), udp(UAS), now);
+    let up = drain(&mut p);
+    let ok = &up
+        .iter()
+        .find(|(to, _)| *to == addr(nat))
+        .expect("200 to the NAT")
+        .1;
+    assert_eq!(
+        ok.header(HeaderName::Contact),
+        Some(&*format!("<sip:bob@{UAS}>"))
+    );
+    // Switched off, nothing is touched.
+    let mut off = proxy();
+    off.cfg.nat.enabled = false;
+    let req = String::from_utf8_lossy(&invite("")).replace(
+        &format!("<sip:alice@{UAC}>"),
+        "<sip:alice@192.168.1.10:5060>",
+    );
+    off.handle(Bytes::from(req), udp(nat), now);
+    let fwd = drain(&mut off).remove(1).1;
+    assert_eq!(
+        fwd.header(HeaderName::Contact),
+        Some("<sip:alice@192.168.1.10:5060>")
+    );
+}
