@@ -415,7 +415,10 @@ impl Netns {
     /// Creates the namespace `name`, its loopback up.
     pub fn new(name: &str) -> Netns {
         // A namespace left by an earlier run that was killed half-way.
-        let _ = Command::new("ip").args(["netns", "del", name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(Stdio::null())
+            .status();
         ip(&["netns", "add", name]);
         let ns = Netns {
             name: name.to_owned(),
