@@ -69,6 +69,36 @@ impl Location {
         list.push(binding);
     }
 
+    /// Copies of the bindings `keep` selects, with their AORs.
+    pub fn select(&self, keep: impl Fn(&Binding) -> bool) -> Vec<(Aor, Binding)> {
+        let mut out = Vec::new();
+        for i in 0..SHARDS {
+            for (aor, list) in self.read(i).iter() {
+                out.extend(
+                    list.iter()
+                        .filter(|b| keep(b))
+                        .map(|b| (aor.clone(), b.clone())),
+                );
+            }
+        }
+        out
+    }
+
+    /// Removes the binding of `aor` to `contact`; says whether there was one.
+    pub fn remove(&self, aor: &Aor, contact: &str) -> bool {
+        let mut shard = self.write(self.shard_of(aor));
+        let Some(list) = shard.get_mut(aor) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|b| b.contact != contact);
+        let removed = list.len() != before;
+        if list.is_empty() {
+            shard.remove(aor);
+        }
+        removed
+    }
+
     /// Removes every binding expired at `now`; returns them.
     pub fn purge_expired(&self, now: i64) -> Vec<(Aor, Binding)> {
         let mut gone = Vec::new();

@@ -198,6 +198,40 @@ impl<S: LocationStore> LocationService<S> {
         Ok(bindings)
     }
 
+    /// The live bindings of UAs behind a NAT that registered over UDP: the ones that need
+    /// keep-alives to hold their NAT mapping open. (db-only reads the whole table.)
+    pub async fn natted_udp(&self, now: i64) -> Result<Vec<(Aor, Binding)>, StoreError> {
+        let wanted = |b: &Binding| {
+            b.is_live(now) && b.reach.is_some_and(|r| r.nat && !r.transport.is_stream())
+        };
+        if self.mode.caches() {
+            return Ok(self.cache.select(wanted));
+        }
+        let mut out = Vec::new();
+        self.store
+            .load(|aor, b| {
+                if wanted(&b) {
+                    out.push((aor, b));
+                }
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// Removes one binding (a UA that stopped answering), in memory and in the database
+    /// as the storage mode says; says whether it was there.
+    pub async fn remove(&self, aor: &Aor, contact: &str) -> Result<bool, StoreError> {
+        let _turn = self.locks[self.cache.shard_of(aor)].lock().await;
+        let cached = self.mode.caches() && self.cache.remove(aor, contact);
+        let change = vec![Change::Delete(aor.clone(), contact.to_owned())];
+        match self.mode {
+            StorageMode::Memory => {}
+            StorageMode::WriteThrough | StorageMode::DbOnly => self.store.apply(&change).await?,
+            StorageMode::WriteBack => self.mark_dirty(change),
+        }
+        Ok(cached || !self.mode.caches())
+    }
+
     /// Write-back: writes the changes made since the last flush in one transaction; on
     /// failure they stay queued for the next one. Says how many were written.
     pub async fn flush(&self) -> Result<usize, StoreError> {

@@ -21,11 +21,14 @@
 //! - [`authorize`]: who is challenged, and checking digest credentials against the
 //!   subscriber table.
 //! - [`sql_location`]: the registrar's bindings as rows of the SQL store.
+//! - [`keepalive`]: OPTIONS pings that hold NATed UDP bindings open, and drop the
+//!   ones nobody answers.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod authorize;
 pub mod cli;
 pub mod config;
+pub mod keepalive;
 pub mod local_domains;
 pub mod logging;
 pub mod outbound;

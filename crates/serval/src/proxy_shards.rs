@@ -11,6 +11,7 @@
 //! (a database round trip) the wait runs in its own task, and the decision comes back to
 //! the shard on its queue.
 
+use crate::keepalive::Keepalive;
 use crate::router::Router;
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -50,6 +51,8 @@ enum Input {
 pub struct ProxyHandler {
     shards: Vec<mpsc::Sender<Input>>,
     limits: Limits,
+    /// Takes the answers to NAT keep-alives before the proxy.
+    keepalive: Option<Arc<Keepalive>>,
 }
 
 impl ProxyHandler {
@@ -60,6 +63,7 @@ impl ProxyHandler {
         router: Arc<Router<S>>,
         shards: usize,
         sender: Sender,
+        keepalive: Option<Arc<Keepalive>>,
     ) -> ProxyHandler {
         let limits = config.limits;
         let shards = (0..shards.max(1))
@@ -76,7 +80,11 @@ impl ProxyHandler {
                 tx
             })
             .collect();
-        ProxyHandler { shards, limits }
+        ProxyHandler {
+            shards,
+            limits,
+            keepalive,
+        }
     }
 }
 
@@ -141,6 +149,8 @@ impl Handler for ProxyHandler {
             Ok(msg) => {
                 if msg.is_request() {
                     honour_alias(&msg, &inbound, sender);
+                } else if self.keepalive.as_ref().is_some_and(|k| k.pong(&msg)) {
+                    return;
                 }
                 let shard = self.shard_of(msg.call_id().unwrap_or(""));
                 (Input::Parsed(msg, peer), shard)

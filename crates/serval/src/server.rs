@@ -3,6 +3,7 @@
 
 use crate::authorize::Authorizer;
 use crate::config::{Config, RelayPolicy, Routing};
+use crate::keepalive::Keepalive;
 use crate::local_domains::local_domains;
 use crate::outbound::Outbound;
 use crate::proxy_shards::ProxyHandler;
@@ -131,15 +132,29 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         router.clone(),
         config.registrar.clone(),
     ));
+    let keepalive = config.nat.keepalive_interval.map(|every| {
+        Arc::new(Keepalive::new(
+            every,
+            config.nat.keepalive_max_missed,
+            &proxy.interfaces,
+        ))
+    });
+    let pinger = keepalive
+        .clone()
+        .map(|k| tokio::spawn(keep_alive(k, location.clone(), transports.sender())));
     let shards = std::thread::available_parallelism().map_or(1, usize::from);
     let handler = Arc::new(ProxyHandler::start(
         proxy,
         router,
         shards,
         transports.sender(),
+        keepalive,
     ));
     transports.run(handler, signals.received()).await;
     upkeep.abort();
+    if let Some(p) = pinger {
+        p.abort();
+    }
     if location.mode() == StorageMode::WriteBack {
         match location.flush().await {
             Ok(n) => tracing::info!("write-back: {n} changes written at shutdown"),
@@ -149,6 +164,20 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// NAT keep-alives, one round per interval.
+async fn keep_alive(
+    keepalive: Arc<Keepalive>,
+    location: Arc<LocationService<SqlLocation>>,
+    sender: sip_transport::Sender,
+) {
+    let every = keepalive.interval();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tick.tick().await;
+        keepalive.round(&location, &sender).await;
+    }
 }
 
 /// Routing to other domains, over the transports we listen on (UDP first, as RFC 3263

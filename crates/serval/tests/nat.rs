@@ -45,6 +45,11 @@ fn private(net: u8, host: u8) -> IpAddr {
 
 impl Site {
     fn new(test: &str, net: u8, nat_handling: bool) -> Site {
+        Site::with(test, net, &format!("enabled = {nat_handling}"))
+    }
+
+    /// A site whose serval has these `[nat]` lines.
+    fn with(test: &str, net: u8, nat: &str) -> Site {
         let name = |part: &str| format!("sv{}-nat{net}-{part}", std::process::id());
         let (lan, gw, srv) = (
             Netns::new(&name("lan")),
@@ -95,7 +100,7 @@ impl Site {
         let config = temp_file(
             &format!("nat-{test}.toml"),
             &format!(
-                "[server]\ndomains = [\"{DOMAIN}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n[nat]\nenabled = {nat_handling}\n"
+                "[server]\ndomains = [\"{DOMAIN}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n[nat]\n{nat}\n"
             ),
         );
         let ip = public(net, 2);
@@ -347,4 +352,58 @@ fn a_stun_client_behind_the_nat_learns_the_public_address() {
         .unwrap_or_else(|| panic!("no MappedAddress in: {text}"));
     let mapped: SocketAddr = mapped.trim().parse().expect("an address");
     assert_eq!(mapped.ip(), public(8, 1), "the NAT's public side: {text}");
+}
+
+#[test]
+fn keep_alives_hold_a_natted_binding_and_drop_it_when_its_phone_is_gone() {
+    // Pings every second; two unanswered in a row and the binding is removed.
+    let site = Site::with(
+        "keepalive",
+        9,
+        "keepalive_interval = 1\nkeepalive_max_missed = 2",
+    );
+    let dir = work_dir("nat-keepalive");
+    let ooc =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/ooc_answers_options.xml");
+    let phone = Sipp::start_in(
+        Some(&site.lan),
+        &dir,
+        SippRun {
+            name: "phone",
+            scenario: "uas_registers_and_waits.xml",
+            local: SocketAddr::new(private(9, 10), 5070),
+            transport: Transport::Udp,
+            remote: site.server(),
+            call_id: "keepalive",
+            extra: vec![
+                "-key".into(),
+                "domain".into(),
+                DOMAIN.into(),
+                "-oocsf".into(),
+                ooc.to_string_lossy().into_owned(),
+            ],
+        },
+    );
+    site.serval
+        .wait_for_log(&format!("REGISTER bob@{DOMAIN}: 1 binding"));
+    let logs = all_succeed(vec![phone]);
+    let pinged = logs[0]
+        .received()
+        .filter(|m| m.method() == Some("OPTIONS"))
+        .count();
+    assert!(
+        pinged >= 2,
+        "keep-alives through the NAT: {:#?}",
+        logs[0].messages
+    );
+    let while_there = site.serval.log_so_far();
+    assert!(
+        !while_there.iter().any(|l| l.contains("binding removed")),
+        "removed while the phone answered"
+    );
+    // The phone is gone: the pings go unanswered and the binding goes.
+    site.serval.wait_for_log(&format!(
+        "bob@{DOMAIN} at sip:bob@{}:5070;transport=UDP: 2 keep-alives unanswered, binding removed",
+        private(9, 10)
+    ));
 }

@@ -288,3 +288,48 @@ fn storage_mode_names() {
     }
     assert!("sometimes".parse::<StorageMode>().is_err());
 }
+
+#[tokio::test]
+async fn natted_udp_bindings_are_listed_and_one_can_be_removed() {
+    for mode in [StorageMode::WriteThrough, StorageMode::DbOnly] {
+        let store = FakeStore::default();
+        let svc = LocationService::new(store.clone(), mode, RegistrarConfig::default());
+        let natted = Reach {
+            transport: Transport::Udp,
+            nat: true,
+            ..reach()
+        };
+        for (user, r) in [("alice", natted), ("bob", reach())] {
+            let msg = register(user, 1, &format!("<sip:{user}@192.168.1.10>;expires=900"));
+            svc.register(
+                &msg,
+                &Aor::from_text(&format!("{user}@example.com")),
+                r,
+                NOW,
+            )
+            .await
+            .expect("registered");
+        }
+        let listed = svc.natted_udp(NOW).await.expect("listed");
+        assert_eq!(
+            listed.len(),
+            1,
+            "{mode:?}: only alice's (bob is over TCP, not NATed)"
+        );
+        assert_eq!(listed[0].0, alice());
+        assert!(
+            svc.natted_udp(NOW + 1000).await.expect("listed").is_empty(),
+            "expired"
+        );
+        assert!(
+            svc.remove(&alice(), "sip:alice@192.168.1.10")
+                .await
+                .expect("removed")
+        );
+        assert!(
+            svc.lookup(&alice(), NOW).await.expect("lookup").is_empty(),
+            "{mode:?}"
+        );
+        assert_eq!(store.rows().len(), 1, "{mode:?}: the row is gone too");
+    }
+}

@@ -35,6 +35,8 @@ pub(super) struct NatSection {
     pub(super) enabled: Option<bool>,
     pub(super) force: Option<Vec<Spanned<String>>>,
     pub(super) stun: Option<bool>,
+    pub(super) keepalive_interval: Option<u64>,
+    pub(super) keepalive_max_missed: Option<Spanned<u32>>,
 }
 
 /// `[routing]`

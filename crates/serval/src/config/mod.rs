@@ -43,6 +43,8 @@
 //! enabled = true             # detect UAs behind a NAT and make them reachable
 //! force = ["203.0.113.0/24"] # sources always treated as behind a NAT
 //! stun = true                # answer STUN Binding requests on the SIP UDP ports
+//! keepalive_interval = 30    # seconds between OPTIONS pings to NATed UDP bindings; 0: none
+//! keepalive_max_missed = 3   # unanswered pings in a row before the binding is removed
 //!
 //! [routing]                  # see the routing module
 //! transport = "rfc3263"
@@ -119,6 +121,10 @@ pub struct Nat {
     pub detection: sip_core::proxy::nat::NatConfig,
     /// Answer STUN Binding requests on the SIP UDP ports.
     pub stun: bool,
+    /// How often NATed UDP bindings get an OPTIONS keep-alive; `None`: never.
+    pub keepalive_interval: Option<Duration>,
+    /// Unanswered keep-alives in a row after which a binding is removed.
+    pub keepalive_max_missed: u32,
 }
 
 impl Default for Nat {
@@ -126,6 +132,8 @@ impl Default for Nat {
         Nat {
             detection: sip_core::proxy::nat::NatConfig::default(),
             stun: true,
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_max_missed: 3,
         }
     }
 }

@@ -73,6 +73,15 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
     if let Some(on) = file.nat.stun {
         config.nat.stun = on;
     }
+    if let Some(seconds) = file.nat.keepalive_interval {
+        config.nat.keepalive_interval = (seconds > 0).then(|| Duration::from_secs(seconds));
+    }
+    if let Some(n) = file.nat.keepalive_max_missed {
+        if *n.get_ref() == 0 {
+            return Err(report.at(n.span(), "keepalive_max_missed must be at least 1"));
+        }
+        config.nat.keepalive_max_missed = *n.get_ref();
+    }
     Ok(config)
 }
 
