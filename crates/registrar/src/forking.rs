@@ -13,7 +13,8 @@ use sip_msg::{HeaderName, Uri};
 ///   REGISTER, which is also where the REGISTER came from when the entry needs DNS);
 /// - over the connection the UA registered on, when that was a stream (TCP): its
 ///   Contact may be an ephemeral port nobody listens on, or behind a NAT;
-/// - where the REGISTER came from when the UA is behind a NAT (its Contact is private);
+/// - where the REGISTER came from when the UA is behind a NAT (its Contact is private),
+///   or registered a flow (RFC 5626 `reg-id`: requests go down the flow it opened);
 /// - else to the Contact's address, or where the REGISTER came from when the Contact
 ///   names a host that needs DNS.
 pub fn target(b: &Binding) -> Option<Target> {
@@ -36,7 +37,13 @@ pub fn target(b: &Binding) -> Option<Target> {
         entry.and_then(|e| hop_of(e.uri)).or(reach)?
     } else {
         match reach {
-            Some(r) if r.transport.is_stream() || b.reach.is_some_and(|r| r.nat) => r,
+            Some(r)
+                if r.transport.is_stream()
+                    || b.reach.is_some_and(|reach| reach.nat)
+                    || b.reg_id.is_some() =>
+            {
+                r
+            }
             _ => Uri::parse(&b.contact).ok().and_then(hop_of).or(reach)?,
         }
     };

@@ -215,6 +215,14 @@ impl<S: LocationStore> Router<S> {
                 for c in contact_values(&bindings, unix) {
                     ok = ok.header("Contact", c);
                 }
+                ok = ok.header(
+                    "Supported",
+                    sip_core::sanity::SUPPORTED_EXTENSIONS.join(", "),
+                );
+                // RFC 5626 §6: a flow was registered (reg-id); requests will use it.
+                if bindings.iter().any(|b| b.reg_id.is_some()) && registers_flow(msg) {
+                    ok = ok.header("Require", "outbound");
+                }
                 if msg
                     .supported()
                     .flatten()
@@ -265,6 +273,15 @@ impl<S: LocationStore> Router<S> {
             }
         }
     }
+}
+
+/// Whether a REGISTER registers an RFC 5626 flow: a Contact with `reg-id` and
+/// `+sip.instance`.
+fn registers_flow(msg: &sip_msg::Message) -> bool {
+    msg.contacts().flatten().any(|c| match c {
+        sip_msg::headers::Contact::Addr(a) => a.reg_id().is_some() && a.instance().is_some(),
+        sip_msg::headers::Contact::Star => false,
+    })
 }
 
 /// 500 with Retry-After: the database did not answer; the client may try again soon.

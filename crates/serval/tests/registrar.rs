@@ -11,7 +11,7 @@ mod support;
 use serval_store::Subscriber;
 use std::net::SocketAddr;
 use support::databases::{Database, mariadb, postgres, sqlite, unique_name};
-use support::{Response, Serval, UdpClient, digest, temp_file, with_store};
+use support::{PATIENCE, Response, Serval, UdpClient, digest, temp_file, with_store};
 
 const DOMAIN: &str = "example.com";
 
@@ -400,4 +400,37 @@ fn unknown_unavailable_trusted_and_digest_uri() {
     let contact = format!("Contact: <{}>\r\n", ua.contact());
     let ok = ua.register(trusted.udp, &contact, None);
     assert_eq!(ok.code, 200, "{}", ok.raw);
+}
+
+#[test]
+fn an_outbound_registration_gets_require_outbound_and_its_flow_used() {
+    let db = sqlite();
+    provision(&db.url);
+    let server = start(&db, "[auth]\ntrusted = [\"127.0.0.0/8\"]\n");
+    // RFC 5626: +sip.instance and reg-id; the Contact names a port nobody listens on,
+    // the flow (this socket) is where requests must come.
+    let mut ua = Ua::new("alice");
+    let contact = "Contact: <sip:alice@127.0.0.1:9;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";reg-id=1\r\nSupported: outbound, path\r\n";
+    let ok = ua.register(server.udp, contact, None);
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+    assert_eq!(ok.header("Require"), Some("outbound"), "{}", ok.raw);
+    assert!(
+        ok.header("Supported")
+            .is_some_and(|s| s.contains("outbound")),
+        "{}",
+        ok.raw
+    );
+    // An INVITE for alice reaches this UA's socket, not 127.0.0.1:9.
+    let caller = Ua::new("dave");
+    caller
+        .socket
+        .send(server.udp, invite_for(&caller, "alice", 1).as_bytes());
+    let mut got_invite = false;
+    while let Some((text, _)) = ua.socket.receive(PATIENCE) {
+        if text.starts_with("INVITE sip:alice@127.0.0.1:9;ob SIP/2.0") {
+            got_invite = true;
+            break;
+        }
+    }
+    assert!(got_invite, "the INVITE came down the registered flow");
 }

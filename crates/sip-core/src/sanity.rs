@@ -36,7 +36,7 @@ impl From<ParseError> for Rejection {
 /// The option tags this server implements: `path` (RFC 3327, the registrar stores and
 /// follows Path). A proxy passes unknown extensions through unless they are in
 /// Proxy-Require.
-pub const SUPPORTED_EXTENSIONS: &[&str] = &["path"];
+pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound"];
 
 /// Checks a parsed request. `for_us` says whether the server itself is the UAS (the
 /// Request-URI names one of its domains), which decides whether Require applies and

@@ -19,6 +19,7 @@
 //! - [`timers`]: the deadlines of every transaction, in a heap.
 
 pub mod decision;
+pub mod flow;
 pub mod nat;
 pub mod response;
 pub mod routing;
@@ -75,6 +76,8 @@ pub struct ProxyConfig {
     pub failover_timeout: Duration,
     /// User agents behind a NAT.
     pub nat: nat::NatConfig,
+    /// The key of this server's flow tokens ([`flow`]); random for each process.
+    pub flow_secret: [u8; 16],
 }
 
 impl ProxyConfig {
@@ -90,8 +93,19 @@ impl ProxyConfig {
             max_transactions: 262_144,
             failover_timeout: Duration::from_secs(4),
             nat: nat::NatConfig::default(),
+            flow_secret: random_secret(),
         }
     }
+}
+
+/// 16 bytes from the OS's randomness, as std's hash maps seed themselves.
+fn random_secret() -> [u8; 16] {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&state.hash_one(1u8).to_le_bytes());
+    out[8..].copy_from_slice(&state.hash_one(2u8).to_le_bytes());
+    out
 }
 
 /// Where a message came from or goes to.
@@ -395,7 +409,7 @@ impl Proxy {
         if method == Some(Method::Ack) {
             // An ACK for a 2xx: end to end, forwarded without a transaction.
             if check_request(&msg, false).is_ok()
-                && let Ok(Routed::Next(edits, hop)) = self.route(&msg, loop_hash(&msg))
+                && let Ok(Routed::Next(edits, hop)) = self.route(&msg, loop_hash(&msg), from)
             {
                 let target = Target::to_hop(hop);
                 let data = self.forwarded(&msg, &edits, &target, from, false);
@@ -441,7 +455,7 @@ impl Proxy {
         if invite {
             self.reply(&key, &Rejection::new(100, "Trying"), now);
         }
-        match self.route(&msg, hash) {
+        match self.route(&msg, hash, from) {
             Err(r) => self.reply(&key, &r, now),
             Ok(Routed::Next(edits, hop)) => {
                 self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
@@ -464,7 +478,7 @@ impl Proxy {
     /// Where a request goes: on to the next Route entry, or up for a decision about its
     /// target, with the edits (Route popping, strict-router fix-up) either way.
     /// `hash` is the request's [`loop_hash`], which goes into the branches (§16.6 step 8).
-    fn route(&self, msg: &Message, hash: u64) -> Result<Routed, Rejection> {
+    fn route(&self, msg: &Message, hash: u64, from: Peer) -> Result<Routed, Rejection> {
         let routes: Vec<_> = msg
             .routes()
             .collect::<Result<_, _>>()
@@ -486,13 +500,26 @@ impl Proxy {
             edits.drop_last_route = true;
             rest = &rest[..rest.len() - 1];
         }
-        // Our own entries at the top (two of them after a double Record-Route).
+        // Our own entries at the top (two of them after a double Record-Route), one of
+        // them perhaps with a flow token.
+        let mut flow = None;
         while let Some(first) = rest.first() {
             if !self.own_uri(&first.uri) {
                 break;
             }
+            flow = flow.or_else(|| {
+                let user = first.uri.as_sip()?.user?;
+                flow::decode(user, &self.cfg.flow_secret)
+            });
             edits.pop_routes += 1;
             rest = &rest[1..];
+        }
+        // Down the flow, unless the request came over it (then it is the UA's own).
+        if let Some((transport, addr)) = flow
+            && rest.is_empty()
+            && (transport, addr) != (from.transport, from.remote)
+        {
+            return Ok(Routed::Next(edits, NextHop { transport, addr }));
         }
         if let Some(next) = rest.first() {
             if edits.pop_routes == 0 && !edits.drop_last_route {
@@ -617,6 +644,13 @@ impl Proxy {
         if edits.consume_credentials {
             self.consume_credentials(msg, &mut e);
         }
+        // An outbound UA (RFC 5626: `ob` in its Contact) right behind us: our
+        // Record-Route names its flow.
+        let flow_user = if record_route && outbound_ua(msg) {
+            format!("{}@", flow::encode(from, &self.cfg.flow_secret))
+        } else {
+            String::new()
+        };
         let contact = self.reachable_contact(msg, from);
         if let Some(contact) = &contact {
             e.remove_header(HeaderName::Contact);
@@ -627,24 +661,25 @@ impl Proxy {
         }
         e.set_max_forwards(mf);
         if record_route {
-            let rr = |i: &Interface| {
+            let rr = |i: &Interface, user: &str| {
                 let t = if i.transport == Transport::Udp {
                     String::new()
                 } else {
                     format!(";transport={}", i.transport.uri_token())
                 };
-                format!("<sip:{}{t};lr>", i.advertise)
+                format!("<sip:{user}{}{t};lr>", i.advertise)
             };
             match (&out_if, &in_if) {
                 (Some(o), Some(i)) if o != i => {
+                    // The flow token goes in the entry facing the UA.
                     let (o, i) = (
-                        rr(o).replace(";lr>", ";lr;r2=on>"),
-                        rr(i).replace(";lr>", ";lr;r2=on>"),
+                        rr(o, "").replace(";lr>", ";lr;r2=on>"),
+                        rr(i, &flow_user).replace(";lr>", ";lr;r2=on>"),
                     );
                     e.push_record_route(&o).push_record_route(&i);
                 }
                 (Some(o), _) => {
-                    e.push_record_route(&rr(o));
+                    e.push_record_route(&rr(o, &flow_user));
                 }
                 _ => {}
             }
@@ -1253,6 +1288,18 @@ impl Proxy {
             self.working -= 1;
         }
     }
+}
+
+/// Whether `msg` comes straight from a UA that uses RFC 5626 outbound (one Via, `ob` in
+/// its Contact URI).
+fn outbound_ua(msg: &Message) -> bool {
+    msg.vias().nth(1).is_none()
+        && msg.contacts().flatten().any(|c| match c {
+            sip_msg::headers::Contact::Addr(a) => {
+                a.uri.as_sip().is_some_and(|u| u.params.has("ob"))
+            }
+            sip_msg::headers::Contact::Star => false,
+        })
 }
 
 /// Where [`Proxy::route`] sends a request.

@@ -915,3 +915,60 @@ fn a_natted_caller_and_callee_get_their_contacts_made_reachable() {
         Some("<sip:alice@192.168.1.10:5060>")
     );
 }
+
+#[test]
+fn an_outbound_caller_s_flow_is_named_in_record_route_and_used_back() {
+    let mut p = proxy();
+    let now = Instant::now();
+    // alice uses RFC 5626 outbound (ob), over TCP from 198.51.100.7:40001.
+    let flow = Peer {
+        transport: Transport::Tcp,
+        remote: addr("198.51.100.7:40001"),
+        local: None,
+    };
+    let req = String::from_utf8_lossy(&invite(""))
+        .replace(
+            "SIP/2.0/UDP 10.0.0.1:5070",
+            "SIP/2.0/TCP 198.51.100.7:40001",
+        )
+        .replace(
+            &format!("<sip:alice@{UAC}>"),
+            "<sip:alice@198.51.100.7:40001;transport=tcp;ob>",
+        );
+    p.handle(Bytes::from(req), flow, now);
+    let fwd = drain(&mut p).remove(1).1;
+    let rr: Vec<String> = fwd
+        .record_routes()
+        .map(|r| r.expect("rr").uri.as_str().to_owned())
+        .collect();
+    // Leaving over UDP: the r2 pair, the token in the TCP entry facing alice.
+    assert_eq!(rr.len(), 2, "{rr:?}");
+    let token = flow::encode(flow, &p.cfg.flow_secret);
+    assert_eq!(
+        rr[1],
+        format!("sip:{token}@192.0.2.1:5060;transport=tcp;lr;r2=on")
+    );
+    // bob's BYE comes back through the Record-Route, its Request-URI an address
+    // nobody can reach: it goes down alice's flow.
+    let bye = |from_uas: bool| {
+        format!(
+            "BYE sip:alice@192.168.1.10:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKbye{}\r\nRoute: <{}>, <{}>\r\nMax-Forwards: 70\r\nFrom: <sip:bob@{UAS}>;tag=b1\r\nTo: <sip:alice@example.com>;tag=a1\r\nCall-ID: call-1\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+            if from_uas { UAS } else { "198.51.100.7:40001" },
+            u8::from(from_uas),
+            rr[0],
+            rr[1]
+        )
+    };
+    p.handle(Bytes::from(bye(true)), udp(UAS), now);
+    let out = drain(&mut p);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, addr("198.51.100.7:40001"), "down the flow");
+    // The same Route coming over the flow itself is alice's own request: routed by its
+    // Request-URI, not sent back to her.
+    p.handle(Bytes::from(bye(false)), flow, now);
+    let out = drain(&mut p);
+    assert!(
+        out.iter().all(|(to, _)| *to != addr("198.51.100.7:40001")),
+        "{out:?}"
+    );
+}
