@@ -15,8 +15,8 @@
 
 use crate::config;
 use crate::router::database_unavailable;
+use crate::subscriber_cache::Subscribers;
 use ipnet::IpNet;
-use serval_store::Store;
 use sip_auth::{Algorithm, Authenticator, DigestConfig, Ha1, Kind, Secret, Verdict};
 use sip_core::proxy::{Decision, Reply};
 use sip_msg::{Host, Message, Method};
@@ -88,7 +88,7 @@ impl Authorizer {
         &self,
         msg: &Message,
         source: IpAddr,
-        store: &Store,
+        store: &Subscribers,
         is_local: impl Fn(&Host<'_>) -> bool,
         now: SystemTime,
     ) -> Outcome {
@@ -162,12 +162,12 @@ fn answer(code: u16, reason: &'static str) -> Outcome {
 /// The subscriber's HA1 for `algorithm`: stored, or computed from a stored plain
 /// password (the seed's `calculate_ha1`). `None` for an unknown user.
 async fn subscriber_ha1(
-    store: &Store,
+    store: &Subscribers,
     user: &str,
     realm: &str,
     algorithm: Algorithm,
 ) -> Result<Option<Ha1>, serval_store::StoreError> {
-    let Some(s) = store.subscriber(user, realm).await? else {
+    let Some(s) = store.get(user, realm).await? else {
         return Ok(None);
     };
     let stored = match algorithm {

@@ -21,6 +21,7 @@
 //! - [`authorize`]: who is challenged, and checking digest credentials against the
 //!   subscriber table.
 //! - [`sql_location`]: the registrar's bindings as rows of the SQL store.
+//! - [`subscriber_cache`]: subscriber rows kept in memory for `[auth] cache_ttl`.
 //! - [`keepalive`]: OPTIONS pings that hold NATed UDP bindings open, and drop the
 //!   ones nobody answers.
 //! - [`shutdown`]: SIGTERM and SIGINT.
@@ -37,3 +38,4 @@ pub mod router;
 pub mod server;
 pub mod shutdown;
 pub mod sql_location;
+pub mod subscriber_cache;

@@ -19,12 +19,12 @@
 use crate::authorize::{Authorizer, Outcome};
 use crate::config::RelayPolicy;
 use crate::outbound::Outbound;
+use crate::subscriber_cache::Subscribers;
 use ipnet::IpNet;
 use registrar::forking::targets;
 use registrar::register::contact_values;
 use registrar::service::RegisterError;
 use registrar::{Aor, LocationService, LocationStore, Reach};
-use serval_store::Store;
 use sip_core::proxy::nat::{self, NatConfig};
 use sip_core::proxy::{Decision, Destination, Reply, RoutingRequest, default_decision};
 use sip_msg::{Host, Method, Uri};
@@ -34,7 +34,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The routing policy and the services it uses.
 pub struct Router<S> {
     location: Arc<LocationService<S>>,
-    subscribers: Store,
+    subscribers: Subscribers,
     auth: Option<Authorizer>,
     domains: Vec<String>,
     relay: Relay,
@@ -58,7 +58,7 @@ impl<S: LocationStore> Router<S> {
     /// domains go out through `outbound` when `relay` allows.
     pub fn new(
         location: Arc<LocationService<S>>,
-        subscribers: Store,
+        subscribers: Subscribers,
         auth: Option<Authorizer>,
         domains: Vec<String>,
         relay: Relay,
@@ -74,6 +74,11 @@ impl<S: LocationStore> Router<S> {
             outbound,
             nat,
         }
+    }
+
+    /// The subscriber table, through its cache.
+    pub fn subscribers(&self) -> &Subscribers {
+        &self.subscribers
     }
 
     /// Routing to other domains (its blocklist learns from failed branches).
@@ -257,7 +262,7 @@ impl<S: LocationStore> Router<S> {
         };
         match self.location.lookup(&aor, unix_seconds(now)).await {
             Ok(bindings) if bindings.is_empty() => {
-                match self.subscribers.subscriber(aor.user(), aor.domain()).await {
+                match self.subscribers.get(aor.user(), aor.domain()).await {
                     Ok(Some(_)) => reply(480, "Temporarily Unavailable"),
                     Ok(None) => reply(404, "Not Found"),
                     Err(e) => {

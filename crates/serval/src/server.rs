@@ -10,6 +10,7 @@ use crate::proxy_shards::ProxyHandler;
 use crate::router::{Relay, Router, unix_seconds};
 use crate::shutdown::ShutdownSignals;
 use crate::sql_location::SqlLocation;
+use crate::subscriber_cache::Subscribers;
 use registrar::{LocationService, StorageMode};
 use serval_store::Store;
 use sip_core::proxy::ProxyConfig;
@@ -120,7 +121,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     }
     let router = Arc::new(Router::new(
         location.clone(),
-        store.clone(),
+        Subscribers::new(store.clone(), config.auth.cache_ttl),
         auth,
         domains.clone(),
         relay,
@@ -220,6 +221,7 @@ async fn upkeep(
                 }
                 if let Some(auth) = router.authorizer() {
                     auth.purge(now);
+                    router.subscribers().purge();
                 }
                 router.outbound().purge();
             }

@@ -38,6 +38,7 @@
 //! secret = "…64 hex digits…" # the same on every node; random at each start when absent
 //! algorithms = ["SHA-256", "MD5"]
 //! check_digest_uri = true    # false: accept a digest uri other than the Request-URI
+//! cache_ttl = 60             # seconds a subscriber row is reused; 0: read it every time
 //!
 //! [nat]
 //! enabled = true             # detect UAs behind a NAT and make them reachable
@@ -179,6 +180,8 @@ pub struct Auth {
     pub algorithms: Vec<String>,
     /// Whether the digest `uri` must be the Request-URI.
     pub check_digest_uri: bool,
+    /// How long a subscriber row read from the database is reused (zero: never).
+    pub cache_ttl: Duration,
 }
 
 /// The methods challenged by default.
@@ -202,6 +205,7 @@ impl Default for Auth {
             secret: None,
             algorithms: vec!["SHA-256".into(), "MD5".into()],
             check_digest_uri: true,
+            cache_ttl: Duration::from_secs(60),
         }
     }
 }

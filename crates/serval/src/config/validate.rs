@@ -208,6 +208,9 @@ fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, Conf
     if let Some(check) = section.check_digest_uri {
         out.check_digest_uri = check;
     }
+    if let Some(ttl) = section.cache_ttl {
+        out.cache_ttl = Duration::from_secs(ttl);
+    }
     Ok(out)
 }
 
