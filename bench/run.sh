@@ -6,6 +6,9 @@
 #   bench/run.sh reg      # REG and REG-AUTH (registrar, digest)
 #   bench/run.sh call     # CALL and CALL-AUTH (proxy)
 #   bench/run.sh all
+#   bench/run.sh mem      # memory per registered contact (serval only): PSS empty, after
+#                         # 10 000 and after 100 000 registered users, as the harness's
+#                         # bench-kamailio.sh mem does for Kamailio
 #   SERVERS=serval bench/run.sh reg   # only one side
 #
 # Needs sipp (sip-tester), python3, taskset; Kamailio from Debian (kamailio,
@@ -69,6 +72,44 @@ run() { # run NAME TARGET WORKLOADS START_RATES SERVER_CMD
     "$PERF/run.sh" "$2" --workloads "$3" --start-rates "$4" "${COMMON[@]}" \
         --server-cmd "$5" --out "$OUT/$1" | tee -a "$OUT/results.txt"
 }
+
+if [ "$WHAT" = mem ]; then
+    port=5094
+    config=$(serval_config serval-mem $port false)
+    taskset -c 0 "$SERVAL" -c "$config" > "$OUT/serval-mem.log" 2>&1 &
+    pid=$!
+    trap 'kill $pid 2>/dev/null || true' EXIT
+    # Ready when it answers an OPTIONS (the harness's own probe does the same).
+    python3 - "$port" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(0.2)
+me = "127.0.0.1:%d" % s.getsockname()[1]
+msg = ("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKready\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:probe@%s>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+       "Call-ID: ready@%s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (port, me, me, me)
+for _ in range(100):
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    try:
+        s.recvfrom(65536)
+        sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit("serval does not answer on port %d" % port)
+PY
+    {
+        echo "== empty"; "$PERF/mem.sh" "$pid"
+        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 5000 \
+            --duration 2 --repeat 1 --users 10000 --cooldown 1 --domain example.test --out "$OUT/r10k" >/dev/null
+        echo "== after 10,000 users"; "$PERF/mem.sh" "$pid"
+        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 10000 \
+            --duration 10 --repeat 1 --users 100000 --cooldown 1 --domain example.test --out "$OUT/r100k" >/dev/null
+        echo "== after 100,000 users"; "$PERF/mem.sh" "$pid"
+    } 2>&1 | tee "$OUT/mem.txt"
+    exit 0
+fi
 
 for server in $SERVERS; do
     case "$server:$WHAT" in
