@@ -21,10 +21,9 @@ mod support;
 
 use sipp::{SipLog, Sipp, SippRun, Transport, all_succeed, work_dir};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use support::{Netns, Serval, add_subscribers, fresh_sqlite_url, temp_file};
+use support::{Netns, Serval, start_router_in};
 
 const DOMAIN: &str = "enst.fr";
-const LOG: &str = "info,serval=debug,sip=trace";
 
 /// The NAT, serval and the namespaces, numbered `net`.
 struct Site {
@@ -89,26 +88,12 @@ impl Site {
         ] {
             run(&gw, "iptables", &rule.split(' ').collect::<Vec<_>>());
         }
-        let db = fresh_sqlite_url();
-        add_subscribers(
-            &db,
-            &[
-                ("alice", DOMAIN, "alice-secret"),
-                ("bob", DOMAIN, "bob-secret"),
-            ],
-        );
-        let config = temp_file(
-            &format!("nat-{test}.toml"),
-            &format!(
-                "[server]\ndomains = [\"{DOMAIN}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n[nat]\n{nat}\n"
-            ),
-        );
-        let ip = public(net, 2);
-        let serval = Serval::start_in(
-            Some(&srv),
-            &[&format!("udp:{ip}:5060"), &format!("tcp:{ip}:5060")],
-            LOG,
-            &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
+        let serval = start_router_in(
+            &srv,
+            public(net, 2),
+            DOMAIN,
+            &format!("nat-{test}"),
+            &format!("[nat]\n{nat}"),
         );
         Site {
             net,

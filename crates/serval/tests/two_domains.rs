@@ -29,12 +29,10 @@ use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use support::{Netns, Serval, add_subscribers, fresh_sqlite_url, temp_file};
+use support::{Netns, Serval, start_router_in};
 
 const FALCO: &str = "falco.bz";
 const ENST: &str = "enst.fr";
-/// Each router logs every SIP message and every registration.
-const LOG: &str = "info,serval=debug,sip=trace";
 
 /// The two routers, their DNS and their namespaces, on 10.77.`net`.0/24.
 struct World {
@@ -219,26 +217,8 @@ fn start_dns(hub: &Netns, net: u8, extra: &[String]) -> Dns {
 
 /// A serval for `domain` in `ns` at `ip`, with alice and bob as subscribers.
 fn start_router(test: &str, ns: &Netns, ip: IpAddr, domain: &str, dns: &str) -> Serval {
-    let db = fresh_sqlite_url();
-    add_subscribers(
-        &db,
-        &[
-            ("alice", domain, "alice-secret"),
-            ("bob", domain, "bob-secret"),
-        ],
-    );
-    let config = temp_file(
-        &format!("two-domains-{test}-{domain}.toml"),
-        &format!(
-            "[server]\ndomains = [\"{domain}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n[routing]\n{dns}\n"
-        ),
-    );
-    Serval::start_in(
-        Some(ns),
-        &[&format!("udp:{ip}:5060"), &format!("tcp:{ip}:5060")],
-        LOG,
-        &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
-    )
+    let name = format!("two-domains-{test}-{domain}");
+    start_router_in(ns, ip, domain, &name, &format!("[routing]\n{dns}"))
 }
 
 /// Which side hangs up.

@@ -485,3 +485,36 @@ pub fn ip(args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A serval in `ns` for `domain`, on UDP and TCP `ip`:5060, whose subscribers are alice
+/// and bob of `domain` (passwords `alice-secret`, `bob-secret`), challenging as SIPp can
+/// answer (MD5 only, the digest uri not checked), logging every message and
+/// registration; `extra` is appended to its config file (named after `name`).
+pub fn start_router_in(
+    ns: &Netns,
+    ip: std::net::IpAddr,
+    domain: &str,
+    name: &str,
+    extra: &str,
+) -> Serval {
+    let db = fresh_sqlite_url();
+    add_subscribers(
+        &db,
+        &[
+            ("alice", domain, "alice-secret"),
+            ("bob", domain, "bob-secret"),
+        ],
+    );
+    let config = temp_file(
+        &format!("{name}.toml"),
+        &format!(
+            "[server]\ndomains = [\"{domain}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n{extra}\n"
+        ),
+    );
+    Serval::start_in(
+        Some(ns),
+        &[&format!("udp:{ip}:5060"), &format!("tcp:{ip}:5060")],
+        "info,serval=debug,sip=trace",
+        &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
+    )
+}

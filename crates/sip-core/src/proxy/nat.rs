@@ -55,7 +55,7 @@ pub fn is_private(ip: IpAddr) -> bool {
 /// A request counts only when it comes straight from its UA (one Via: through another
 /// proxy, Via and Contact describe hosts further away): a source the config names, a
 /// top Via that is not where it came from (address, and port over UDP), or a Contact at
-/// a private address or (over UDP) elsewhere than the source. A response counts when
+/// a private address other than the source (Kamailio's `nat_uac_test` 1, 2 and 16). A response counts when
 /// its Contact is a private address other than the one it came from (the callee cannot
 /// be reached there, whoever is in between), or its source is one the config names.
 pub fn behind_nat(msg: &Message, from: Peer, cfg: &NatConfig) -> bool {
@@ -65,7 +65,7 @@ pub fn behind_nat(msg: &Message, from: Peer, cfg: &NatConfig) -> bool {
     let source = from.remote;
     let forced = cfg.force.iter().any(|net| net.contains(&source.ip()));
     if !msg.is_request() {
-        return forced || contact_ips(msg).any(|(ip, _)| is_private(ip) && ip != source.ip());
+        return forced || contact_ips(msg).any(|ip| is_private(ip) && ip != source.ip());
     }
     if msg.vias().nth(1).is_some() {
         return false;
@@ -80,20 +80,16 @@ pub fn behind_nat(msg: &Message, from: Peer, cfg: &NatConfig) -> bool {
     {
         return true;
     }
-    contact_ips(msg).any(|(ip, port)| {
-        (is_private(ip) && ip != source.ip())
-            || (datagram && (ip != source.ip() || port != source.port()))
-    })
+    // A Contact elsewhere than the source but public is not taken as a NAT: a phone may
+    // register a contact of another device (third-party registration), as the perf
+    // harness does; only a private one cannot be meant to be reached from here.
+    contact_ips(msg).any(|ip| is_private(ip) && ip != source.ip())
 }
 
-/// The address and port of each Contact whose host is an IP address.
-fn contact_ips(msg: &Message) -> impl Iterator<Item = (IpAddr, u16)> + '_ {
+/// The address of each Contact whose host is an IP address.
+fn contact_ips(msg: &Message) -> impl Iterator<Item = IpAddr> + '_ {
     msg.contacts().flatten().filter_map(|c| match c {
-        Contact::Addr(a) => {
-            let u = a.uri.as_sip()?;
-            let port = u.port.unwrap_or(if u.secure { 5061 } else { 5060 });
-            Some((u.host.ip()?, port))
-        }
+        Contact::Addr(a) => a.uri.as_sip()?.host.ip(),
         Contact::Star => None,
     })
 }
@@ -201,6 +197,11 @@ mod tests {
         );
         let named = msg("pc.example.com:40000", "<sip:alice@pc.example.com:40000>");
         assert!(!behind_nat(&named, nat, &cfg), "names are not compared");
+        let third_party = msg("203.0.113.5:40000", "<sip:alice@198.51.100.9:5090>");
+        assert!(
+            !behind_nat(&third_party, nat, &cfg),
+            "a public Contact of another host"
+        );
         let off = NatConfig {
             enabled: false,
             ..NatConfig::default()
