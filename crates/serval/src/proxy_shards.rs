@@ -32,6 +32,13 @@ const TRACE_TARGET: &str = "sip";
 /// Messages waiting for a shard, at most (then new ones are dropped: overload).
 const SHARD_QUEUE: usize = 8192;
 
+/// Once a shard's queue has fewer free places than this, new requests (out of any
+/// dialog) get 503 with Retry-After from the receive task at once, and only messages
+/// that complete work already started (responses, in-dialog requests, ACK, CANCEL) are
+/// queued. Dropping datagrams instead would only bring their retransmissions back and
+/// feed the overload (congestion collapse).
+const SHED_BELOW: usize = SHARD_QUEUE / 4;
+
 /// Routing decisions a shard lets wait for the database at once. Beyond that the
 /// database is the bottleneck and waiting longer only grows memory and latency: new
 /// requests that would wait are answered 503 with Retry-After at once.
@@ -51,6 +58,8 @@ enum Input {
 pub struct ProxyHandler {
     shards: Vec<mpsc::Sender<Input>>,
     limits: Limits,
+    /// The Server header of our own answers.
+    server: String,
     /// Takes the answers to NAT keep-alives before the proxy.
     keepalive: Option<Arc<Keepalive>>,
 }
@@ -66,6 +75,7 @@ impl ProxyHandler {
         keepalive: Option<Arc<Keepalive>>,
     ) -> ProxyHandler {
         let limits = config.limits;
+        let server = config.server.clone();
         let shards = (0..shards.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
@@ -83,6 +93,7 @@ impl ProxyHandler {
         ProxyHandler {
             shards,
             limits,
+            server,
             keepalive,
         }
     }
@@ -153,6 +164,10 @@ impl Handler for ProxyHandler {
                     return;
                 }
                 let shard = self.shard_of(msg.call_id().unwrap_or(""));
+                if self.shards[shard].capacity() < SHED_BELOW && starts_work(&msg) {
+                    self.shed(&msg, &inbound, sender);
+                    return;
+                }
                 (Input::Parsed(msg, peer), shard)
             }
             Err(_) => (Input::Raw(inbound.data, peer), 0),
@@ -162,6 +177,40 @@ impl Handler for ProxyHandler {
                 "proxy shard {shard} is saturated: message from {} dropped",
                 inbound.source
             );
+        }
+    }
+}
+
+/// Whether `msg` is a request that starts new work: out of any dialog (no To tag), and
+/// neither ACK nor CANCEL (which belong to work already started).
+fn starts_work(msg: &Message) -> bool {
+    msg.is_request()
+        && !matches!(
+            msg.method(),
+            Some(sip_msg::Method::Ack | sip_msg::Method::Cancel)
+        )
+        && msg.to().is_ok_and(|to| to.tag().is_none())
+}
+
+impl ProxyHandler {
+    /// Answers a new request 503 with Retry-After, without state, from the receive task.
+    fn shed(&self, msg: &Message, inbound: &Inbound, sender: &Sender) {
+        tracing::debug!(
+            "overload: new {} from {} answered 503",
+            msg.method_str().unwrap_or("?"),
+            inbound.source
+        );
+        let busy = Reply::new(503, "Service Unavailable").header("Retry-After", "2");
+        let data = sip_core::proxy::build_reply(msg, &busy, inbound.source, &self.server);
+        let route = match inbound.conn {
+            Some(conn) => Route::Connection(conn),
+            None => Route::Datagram {
+                local: inbound.local,
+                remote: inbound.source,
+            },
+        };
+        if let Err(e) = sender.try_send(&route, data) {
+            tracing::debug!("503 to {} not sent: {e}", inbound.source);
         }
     }
 }
@@ -277,4 +326,52 @@ fn send(sender: &Sender, t: Transmit) -> Result<(), Bytes> {
         tracing::debug!("not sent to {route}: {err}");
         t.data
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_work;
+    use sip_msg::Message;
+
+    fn msg(first: &str, to_tag: &str, cseq: &str) -> Message {
+        Message::parse(bytes::Bytes::from(format!(
+            "{first}\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>{to_tag}\r\nCall-ID: c\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n"
+        )))
+        .expect("parses")
+    }
+
+    #[test]
+    fn only_new_requests_are_shed() {
+        assert!(starts_work(&msg(
+            "INVITE sip:b@example.com SIP/2.0",
+            "",
+            "1 INVITE"
+        )));
+        assert!(starts_work(&msg(
+            "REGISTER sip:example.com SIP/2.0",
+            "",
+            "1 REGISTER"
+        )));
+        // Work already started: in-dialog requests, ACK, CANCEL, responses.
+        assert!(!starts_work(&msg(
+            "BYE sip:b@192.0.2.2 SIP/2.0",
+            ";tag=2",
+            "2 BYE"
+        )));
+        assert!(!starts_work(&msg(
+            "ACK sip:b@example.com SIP/2.0",
+            "",
+            "1 ACK"
+        )));
+        assert!(!starts_work(&msg(
+            "CANCEL sip:b@example.com SIP/2.0",
+            "",
+            "1 CANCEL"
+        )));
+        assert!(!starts_work(&msg(
+            "SIP/2.0 180 Ringing",
+            ";tag=2",
+            "1 INVITE"
+        )));
+    }
 }

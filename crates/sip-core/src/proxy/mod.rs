@@ -1375,7 +1375,10 @@ impl From<&Rejection> for Reply {
     }
 }
 
-fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -> Bytes {
+/// The response `r` to `req`, built without a transaction: To tag derived from the
+/// request, Via with received/rport for `source`, the Server header `server`. For
+/// answers given before any state exists (overload shedding, say).
+pub fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -> Bytes {
     let tag = to_tag(req);
     let mut b = ResponseBuilder::new(req, r.code, &r.reason)
         .to_tag(&tag)
