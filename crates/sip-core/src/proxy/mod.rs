@@ -32,6 +32,7 @@ use crate::rescue::rescue_request;
 use crate::sanity::{Rejection, SUPPORTED_EXTENSIONS, check_request};
 use crate::transaction::{
     ClientEvent, ClientTransaction, ServerTransaction, TimerConfig, TransactionKey,
+    client::ClientState,
 };
 use bytes::Bytes;
 pub use decision::{Decision, Destination, Reply, RoutingRequest, Target, default_decision};
@@ -1215,7 +1216,14 @@ impl Proxy {
                     self.servers.get(k).and_then(|s| s.tx.poll_timeout())
                 }
                 TimerOwner::Client(k) => match self.clients.get(k) {
-                    Some(c) if c.tx.is_terminated() => {
+                    // A branch answered 2xx has nothing left to do here: the 2xx
+                    // retransmissions that Timer M would pass on go up by Via anyway
+                    // (forward_stray), as RFC 3261 had it. Not keeping it for 32 s
+                    // halves the state a call leaves behind.
+                    Some(c)
+                        if c.tx.is_terminated()
+                            || (c.done && c.tx.state() == ClientState::Accepted) =>
+                    {
                         let server = c.server.clone();
                         self.clients.remove(k);
                         self.settle_server(&server);

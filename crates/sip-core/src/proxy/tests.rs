@@ -709,6 +709,11 @@ fn a_finished_transaction_lingers_small_and_still_absorbs_retransmissions() {
     p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
     drain(&mut p);
     assert_eq!(p.working_count(), 0);
+    assert_eq!(
+        p.transaction_count().1,
+        1,
+        "the answered INVITE branch is gone (the BYE's client lingers for Timer K)"
+    );
     p.handle(invite(""), udp(UAC), now + Duration::from_millis(500));
     assert_eq!(drain(&mut p).len(), 0, "absorbed");
     run_timers_out(&mut p, now);
