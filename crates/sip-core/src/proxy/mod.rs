@@ -189,6 +189,17 @@ struct ClientSide {
     failover_at: Option<Instant>,
 }
 
+impl ClientSide {
+    /// When the branch needs the proxy next: its transaction's timers, Timer C, or the
+    /// failover timeout.
+    fn deadline(&self) -> Option<Instant> {
+        [self.tx.poll_timeout(), self.timer_c, self.failover_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CancelState {
     None,
@@ -1230,10 +1241,7 @@ impl Proxy {
                         None
                     }
                     Some(c) => {
-                        let deadline = [c.tx.poll_timeout(), c.timer_c, c.failover_at]
-                            .into_iter()
-                            .flatten()
-                            .min();
+                        let deadline = c.deadline();
                         if c.done {
                             let server = c.server.clone();
                             self.settle_server(&server);
@@ -1255,6 +1263,36 @@ impl Proxy {
                 self.timers.arm(at, owner);
             }
         }
+        self.compact_timers();
+    }
+
+    /// Rebuilds the deadline heap from the live transactions once stale entries (left
+    /// by transactions that moved on or ended: an INVITE branch's Timer C entry stays
+    /// 3 minutes) outnumber them, so that the heap, and the keys its entries hold, stay
+    /// in proportion to the transactions. Amortized: a rebuild follows at least as many
+    /// pushes as it keeps.
+    fn compact_timers(&mut self) {
+        let live = self.servers.len() + self.clients.len() + self.cancels.len();
+        if self.timers.len() <= 2 * live + 4096 {
+            return;
+        }
+        let mut fresh = TimerQueue::default();
+        for (k, s) in &self.servers {
+            if let Some(at) = s.tx.poll_timeout() {
+                fresh.arm(at, TimerOwner::Server(k.clone()));
+            }
+        }
+        for (k, c) in &self.clients {
+            if let Some(at) = c.deadline() {
+                fresh.arm(at, TimerOwner::Client(k.clone()));
+            }
+        }
+        for (k, (tx, _)) in &self.cancels {
+            if let Some(at) = tx.poll_timeout() {
+                fresh.arm(at, TimerOwner::Cancel(k.clone()));
+            }
+        }
+        self.timers = fresh;
     }
 
     /// Forgets a terminated server transaction once none of its branches is left, and

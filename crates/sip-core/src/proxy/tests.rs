@@ -977,3 +977,30 @@ fn an_outbound_caller_s_flow_is_named_in_record_route_and_used_back() {
         "{out:?}"
     );
 }
+
+#[test]
+fn the_deadline_heap_stays_in_proportion_to_live_transactions() {
+    let mut p = proxy();
+    let now = Instant::now();
+    // 10 000 answered calls: each leaves an Accepted server transaction, and stale heap
+    // entries from its branch (Timer A, then Timer C after the 180: 3 minutes).
+    for n in 0..10_000 {
+        let req = String::from_utf8_lossy(&invite(""))
+            .replace("z9hG4bKuac1", &format!("z9hG4bKuac-{n}"))
+            .replace("call-1", &format!("call-{n}"));
+        p.handle(Bytes::from(req), udp(UAC), now);
+        let fwd = drain(&mut p).remove(1).1;
+        p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+        p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
+        drain(&mut p);
+    }
+    let (servers, clients) = p.transaction_count();
+    assert_eq!((servers, clients), (10_000, 0));
+    assert!(
+        p.timers.len() <= 2 * servers + 4096,
+        "{} heap entries for {servers} transactions",
+        p.timers.len()
+    );
+    run_timers_out(&mut p, now);
+    assert_eq!(p.transaction_count(), (0, 0));
+}
