@@ -37,6 +37,8 @@ pub struct Router<S> {
     subscribers: Subscribers,
     auth: Option<Authorizer>,
     domains: Vec<String>,
+    /// The domains that are addresses, parsed once.
+    domain_ips: Vec<std::net::IpAddr>,
     relay: Relay,
     outbound: Outbound,
     nat: NatConfig,
@@ -69,6 +71,7 @@ impl<S: LocationStore> Router<S> {
             location,
             subscribers,
             auth,
+            domain_ips: sip_core::proxy::routing::domain_addresses(&domains),
             domains,
             relay,
             outbound,
@@ -187,8 +190,10 @@ impl<S: LocationStore> Router<S> {
     }
 
     fn is_local_domain(&self, host: &Host<'_>) -> bool {
-        let text = host.to_string();
-        self.domains.iter().any(|d| d.eq_ignore_ascii_case(&text))
+        match host {
+            Host::Domain(name) => self.domains.iter().any(|d| d.eq_ignore_ascii_case(name)),
+            _ => host.ip().is_some_and(|ip| self.domain_ips.contains(&ip)),
+        }
     }
 
     async fn register(&self, req: &RoutingRequest, now: SystemTime) -> Decision {

@@ -225,13 +225,17 @@ pub struct Proxy {
     /// Server transactions that still hold their forwarding state (the ones
     /// `max_transactions` bounds; finished ones only linger, small, until their timer).
     working: usize,
+    /// The domains that are addresses, parsed once.
+    domain_ips: Vec<std::net::IpAddr>,
     seq: u64,
 }
 
 impl Proxy {
     /// Creates the proxy.
     pub fn new(cfg: ProxyConfig) -> Self {
+        let domain_ips = routing::domain_addresses(&cfg.domains);
         Proxy {
+            domain_ips,
             cfg,
             servers: HashMap::new(),
             clients: HashMap::new(),
@@ -392,8 +396,9 @@ impl Proxy {
     }
 
     fn own_uri(&self, uri: &Uri<'_>) -> bool {
-        uri.as_sip()
-            .is_some_and(|u| is_own_uri(u, &self.cfg.domains, &self.cfg.interfaces))
+        uri.as_sip().is_some_and(|u| {
+            is_own_uri(u, &self.cfg.domains, &self.domain_ips, &self.cfg.interfaces)
+        })
     }
 
     fn is_local_domain(&self, uri: &Uri<'_>) -> bool {

@@ -21,15 +21,19 @@ pub struct Interface {
 
 /// Whether `uri` names this server: one of its domains without a port (RFC 3263 would
 /// bring it to us), or one of its domains or addresses with the port of one of its
-/// interfaces (no port meaning the transport's default).
-pub fn is_own_uri(uri: &SipUri<'_>, domains: &[String], interfaces: &[Interface]) -> bool {
+/// interfaces (no port meaning the transport's default). `domain_ips` are the domains
+/// that are IP addresses, parsed once ([`domain_addresses`]).
+pub fn is_own_uri(
+    uri: &SipUri<'_>,
+    domains: &[String],
+    domain_ips: &[IpAddr],
+    interfaces: &[Interface],
+) -> bool {
     let host_local = match uri.host {
         Host::Domain(d) => domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
         Host::V4(_) | Host::V6(_) => {
             let ip = uri.host.ip();
-            domains
-                .iter()
-                .any(|x| x.trim_matches(['[', ']']).parse::<IpAddr>().ok() == ip)
+            domain_ips.iter().any(|x| Some(*x) == ip)
                 || interfaces.iter().any(|i| Some(i.bind.ip()) == ip)
         }
     };
@@ -41,6 +45,14 @@ pub fn is_own_uri(uri: &SipUri<'_>, domains: &[String], interfaces: &[Interface]
     }
     let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
     interfaces.iter().any(|i| i.bind.port() == port)
+}
+
+/// The domains that are IP addresses (`192.0.2.1`, `[2001:db8::1]`), parsed.
+pub fn domain_addresses(domains: &[String]) -> Vec<IpAddr> {
+    domains
+        .iter()
+        .filter_map(|x| x.trim_matches(['[', ']']).parse().ok())
+        .collect()
 }
 
 /// Where to send a request next.
