@@ -8,10 +8,13 @@
 //! is used again as soon as the healthy ones fail too.
 
 use crate::config::{Routing, TransportPolicy};
-use sip_core::proxy::{Decision, Peer, Reply, RoutingRequest, Target};
+use sip_core::proxy::{Decision, Peer, Reply, RoutingRequest, Target, Unreachable};
 use sip_dns::{Blocklist, HickoryLookup, Hop, LocateError, LocateTarget, Locator, Lookup};
 use sip_msg::{Host, SipUri, Transport, Uri};
 use std::time::{Duration, Instant};
+
+/// The longest a 503's Retry-After keeps a server on the blocklist.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Routing to other domains.
 pub struct Outbound<L: Lookup = HickoryLookup> {
@@ -132,14 +135,17 @@ impl<L: Lookup> Outbound<L> {
         }
     }
 
-    /// Notes that `peer` failed: later requests try it after the others for a while.
-    pub fn unreachable(&self, peer: Peer) {
+    /// Notes that a destination failed: later requests try it after the others for
+    /// `blocklist_ttl`, or for as long as its 503's Retry-After asked (at most an hour).
+    pub fn unreachable(&self, failed: Unreachable) {
         let hop = Hop {
-            transport: peer.transport,
-            addr: peer.remote,
+            transport: failed.peer.transport,
+            addr: failed.peer.remote,
         };
-        self.blocklist
-            .block(hop, self.blocklist_ttl, Instant::now());
+        let ttl = failed
+            .retry_after
+            .map_or(self.blocklist_ttl, |t| t.min(MAX_RETRY_AFTER));
+        self.blocklist.block(hop, ttl, Instant::now());
     }
 
     /// Forgets expired blocklist entries.
@@ -156,7 +162,7 @@ fn reply(code: u16, reason: &'static str) -> Decision {
 mod tests {
     use super::*;
     use sip_dns::{DnsError, Naptr, Srv};
-    use std::net::IpAddr;
+    use std::net::{IpAddr, SocketAddr};
 
     /// A DNS that knows nothing: these tests look at what would be asked.
     struct NoDns;
@@ -227,6 +233,42 @@ mod tests {
             target(&fixed, "sip:bob@FALCO.bz", Transport::Tcp).transport,
             Some(Transport::Udp),
             "a named domain's own transport first"
+        );
+    }
+
+    #[test]
+    fn a_503_s_retry_after_sets_how_long_a_server_is_tried_last() {
+        let o = outbound(TransportPolicy::Rfc3263, &[]);
+        let peer = |port| Peer {
+            transport: Transport::Udp,
+            remote: SocketAddr::from(([192, 0, 2, 1], port)),
+            local: None,
+        };
+        let hop = |port| Hop {
+            transport: Transport::Udp,
+            addr: SocketAddr::from(([192, 0, 2, 1], port)),
+        };
+        let now = Instant::now();
+        o.unreachable(Unreachable {
+            peer: peer(5060),
+            retry_after: Some(Duration::from_secs(2)),
+        });
+        o.unreachable(Unreachable {
+            peer: peer(5070),
+            retry_after: None,
+        });
+        assert!(
+            o.blocklist
+                .is_blocked(&hop(5060), now + Duration::from_secs(1))
+        );
+        assert!(
+            !o.blocklist
+                .is_blocked(&hop(5060), now + Duration::from_secs(3))
+        );
+        assert!(
+            o.blocklist
+                .is_blocked(&hop(5070), now + Duration::from_secs(30)),
+            "blocklist_ttl (60 s) without a Retry-After"
         );
     }
 

@@ -251,8 +251,8 @@ impl<S: LocationStore> Shard<S> {
             while let Some(req) = self.proxy.poll_event() {
                 self.route(req);
             }
-            while let Some(peer) = self.proxy.poll_unreachable() {
-                self.router.outbound().unreachable(peer);
+            while let Some(failed) = self.proxy.poll_unreachable() {
+                self.router.outbound().unreachable(failed);
             }
             self.flush();
         }

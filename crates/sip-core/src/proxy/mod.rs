@@ -120,6 +120,16 @@ pub struct Peer {
     pub local: Option<SocketAddr>,
 }
 
+/// A destination that failed: a transport error, silence, or a 503 (with the
+/// Retry-After it gave, if any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Where.
+    pub peer: Peer,
+    /// How long the server asked to be left alone (a 503's Retry-After).
+    pub retry_after: Option<Duration>,
+}
+
 /// Bytes to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
@@ -218,7 +228,7 @@ pub struct Proxy {
     outbox: VecDeque<Transmit>,
     events: VecDeque<RoutingRequest>,
     /// Destinations that failed (for the caller's blocklist).
-    unreachable: VecDeque<Peer>,
+    unreachable: VecDeque<Unreachable>,
     timers: TimerQueue,
     /// Transactions changed since the last re-arm: their deadlines may have moved.
     touched: Vec<TimerOwner>,
@@ -278,7 +288,7 @@ impl Proxy {
 
     /// The next destination that failed (a transport error, a timeout or a 503), for a
     /// blocklist that steers later requests away from it.
-    pub fn poll_unreachable(&mut self) -> Option<Peer> {
+    pub fn poll_unreachable(&mut self) -> Option<Unreachable> {
         self.unreachable.pop_front()
     }
 
@@ -958,7 +968,16 @@ impl Proxy {
         };
         c.failover_at = None;
         if code == 503 {
-            self.unreachable.push_back(c.to);
+            // RFC 3261 §21.5.4: its Retry-After says for how long.
+            let retry_after = resp
+                .retry_after()
+                .ok()
+                .flatten()
+                .map(|r| Duration::from_secs(u64::from(r.seconds)));
+            self.unreachable.push_back(Unreachable {
+                peer: c.to,
+                retry_after,
+            });
             if self.fail_over(server, key, now) {
                 return;
             }
@@ -1013,7 +1032,10 @@ impl Proxy {
         if let Some(c) = self.clients.get_mut(key) {
             c.done = true;
             c.timer_c = None;
-            self.unreachable.push_back(c.to);
+            self.unreachable.push_back(Unreachable {
+                peer: c.to,
+                retry_after: None,
+            });
         }
         if self.fail_over(server, key, now) {
             return;

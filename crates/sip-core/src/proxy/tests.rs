@@ -793,7 +793,7 @@ fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
         t >= now + Duration::from_secs(4),
         "not before the failover timeout"
     );
-    assert_eq!(p.poll_unreachable().map(|peer| peer.remote), Some(addr(a)));
+    assert_eq!(p.poll_unreachable().map(|u| u.peer.remote), Some(addr(a)));
     assert_eq!(p.poll_unreachable(), None);
     let retry = &to_b[0];
     assert_ne!(
@@ -813,7 +813,9 @@ fn a_silent_destination_fails_over_to_the_next_and_is_reported() {
 fn a_503_fails_over_and_the_last_answer_goes_upstream() {
     let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a).remove(0);
-    p.handle(answer(&first, 503, "a1"), udp(a), now);
+    let busy = String::from_utf8_lossy(&answer(&first, 503, "a1"))
+        .replace("Content-Length: 0", "Retry-After: 120\r\nContent-Length: 0");
+    p.handle(Bytes::from(busy), udp(a), now);
     let out = drain(&mut p);
     assert_eq!(
         sent_to(&out, a)
@@ -825,7 +827,11 @@ fn a_503_fails_over_and_the_last_answer_goes_upstream() {
     );
     let retry = sent_to(&out, b).remove(0);
     assert_eq!(final_upstream(&out), None, "the 503 is not passed upstream");
-    assert_eq!(p.poll_unreachable().map(|peer| peer.remote), Some(addr(a)));
+    assert_eq!(
+        p.poll_unreachable().map(|u| (u.peer.remote, u.retry_after)),
+        Some((addr(a), Some(Duration::from_secs(120)))),
+        "reported with its Retry-After"
+    );
     p.handle(answer(&retry, 486, "b2"), udp(b), now);
     assert_eq!(final_upstream(&drain(&mut p)), Some(486));
 }
@@ -839,7 +845,7 @@ fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
     p.send_failed(retry.as_bytes().clone(), now);
     assert_eq!(final_upstream(&drain(&mut p)), Some(500));
     let failed: Vec<_> = std::iter::from_fn(|| p.poll_unreachable())
-        .map(|peer| peer.remote)
+        .map(|u| u.peer.remote)
         .collect();
     assert_eq!(failed, [addr(a), addr(b)]);
 }
