@@ -232,6 +232,30 @@ impl<S: LocationStore> LocationService<S> {
         Ok(cached || !self.mode.caches())
     }
 
+    /// Removes the bindings registered over the stream connection from `remote` that
+    /// just closed: they were reached only through it (RFC 5626 §5.2: the flow is gone).
+    /// Caching modes only (db-only would scan the table); says how many went.
+    pub async fn remove_flow(
+        &self,
+        transport: sip_msg::Transport,
+        remote: std::net::SocketAddr,
+    ) -> Result<usize, StoreError> {
+        if !self.mode.caches() {
+            return Ok(0);
+        }
+        let gone = self.cache.select(|b| {
+            b.reach
+                .is_some_and(|r| r.transport == transport && r.remote == remote)
+        });
+        let mut removed = 0;
+        for (aor, binding) in gone {
+            if self.remove(&aor, &binding.contact).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Write-back: writes the changes made since the last flush in one transaction; on
     /// failure they stay queued for the next one. Says how many were written.
     pub async fn flush(&self) -> Result<usize, StoreError> {

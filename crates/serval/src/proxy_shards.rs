@@ -62,7 +62,12 @@ pub struct ProxyHandler {
     server: String,
     /// Takes the answers to NAT keep-alives before the proxy.
     keepalive: Option<Arc<Keepalive>>,
+    /// Told when a stream connection closes (the bindings reached through it go).
+    flow_closed: Option<FlowClosed>,
 }
+
+/// What to do when a stream connection to a peer closes.
+pub type FlowClosed = Box<dyn Fn(Transport, std::net::SocketAddr) + Send + Sync>;
 
 impl ProxyHandler {
     /// Starts `shards` proxy tasks on the current runtime, routing with `router` and
@@ -73,6 +78,7 @@ impl ProxyHandler {
         shards: usize,
         sender: Sender,
         keepalive: Option<Arc<Keepalive>>,
+        flow_closed: Option<FlowClosed>,
     ) -> ProxyHandler {
         let limits = config.limits;
         let server = config.server.clone();
@@ -95,6 +101,7 @@ impl ProxyHandler {
             limits,
             server,
             keepalive,
+            flow_closed,
         }
     }
 }
@@ -124,6 +131,12 @@ fn honour_alias(msg: &Message, inbound: &Inbound, sender: &Sender) {
 }
 
 impl Handler for ProxyHandler {
+    fn connection_closed(&self, transport: Transport, remote: std::net::SocketAddr) {
+        if let Some(f) = &self.flow_closed {
+            f(transport, remote);
+        }
+    }
+
     fn send_failed(&self, failure: SendFailure, _sender: &Sender) {
         tracing::debug!(
             "not delivered to {}:{}: {}",

@@ -6,7 +6,7 @@ use crate::config::{Config, RelayPolicy, Routing};
 use crate::keepalive::Keepalive;
 use crate::local_domains::local_domains;
 use crate::outbound::Outbound;
-use crate::proxy_shards::ProxyHandler;
+use crate::proxy_shards::{FlowClosed, ProxyHandler};
 use crate::router::{Relay, Router, unix_seconds};
 use crate::shutdown::ShutdownSignals;
 use crate::sql_location::SqlLocation;
@@ -150,6 +150,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         shards,
         transports.sender(),
         keepalive,
+        Some(remove_closed_flows(location.clone())),
     ));
     transports.run(handler, signals.received()).await;
     upkeep.abort();
@@ -165,6 +166,24 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// When a TCP connection closes, the bindings registered over it go: they could only be
+/// reached through it (their Contact is an ephemeral port, or behind a NAT).
+fn remove_closed_flows(location: Arc<LocationService<SqlLocation>>) -> FlowClosed {
+    Box::new(move |transport, remote| {
+        let location = location.clone();
+        tokio::spawn(async move {
+            match location.remove_flow(transport, remote).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(
+                    "{}:{remote} closed: {n} bindings removed",
+                    transport.uri_token()
+                ),
+                Err(e) => tracing::warn!("removing the bindings of {remote}: {e}"),
+            }
+        });
+    })
 }
 
 /// NAT keep-alives, one round per interval.

@@ -394,3 +394,24 @@ fn no_open_relay_strangers_get_403_for_other_domains() {
         assert_eq!(response.reason, "Relaying Denied", "{}", response.raw);
     }
 }
+
+#[test]
+fn bindings_registered_over_a_tcp_connection_go_when_it_closes() {
+    let config = temp_file(
+        "flow-closed.toml",
+        "[server]\ndomains = [\"example.com\"]\n[auth]\ntrusted = [\"127.0.0.0/8\"]\n",
+    );
+    let server = Serval::start_logging(
+        "info,serval=debug",
+        &["-c", config.to_str().expect("UTF-8 path")],
+    );
+    let mut client = TcpClient::connect(server.tcp);
+    let from = client.addr();
+    let register = format!(
+        "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TCP {from};branch=z9hG4bK-flow\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=f\r\nTo: <sip:alice@example.com>\r\nCall-ID: flow@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@{from};transport=tcp>\r\nContent-Length: 0\r\n\r\n"
+    );
+    let ok = client.request(&register);
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+    drop(client);
+    server.wait_for_log(&format!("tcp:{from} closed: 1 bindings removed"));
+}

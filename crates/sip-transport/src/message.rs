@@ -118,6 +118,14 @@ pub trait Handler: Send + Sync + 'static {
     /// Handles one message.
     fn handle(&self, inbound: Inbound, sender: &crate::Sender);
 
+    /// Called when a stream connection to `remote` has closed (the peer closed it, it
+    /// failed, or it sat idle too long), but not at shutdown: whatever was reached
+    /// through that connection (a registered flow) no longer is. The default does
+    /// nothing.
+    fn connection_closed(&self, transport: Transport, remote: std::net::SocketAddr) {
+        let _ = (transport, remote);
+    }
+
     /// Called once for each message that `try_send` accepted (returned `Ok`) for a
     /// stream connection and that was not written: the connection could not be opened
     /// (refused, unreachable, [`crate::TransportConfig::tcp_connect_timeout`] passed),

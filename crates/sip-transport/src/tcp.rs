@@ -220,6 +220,9 @@ impl Connection {
         } = self;
         drop(stream);
         queue.close(peer, unsent, close.reason(), &context);
+        if !matches!(close, Close::Shutdown) {
+            context.handler.connection_closed(Transport::Tcp, peer);
+        }
     }
 
     async fn serve(&mut self, context: &TcpContext, shutdown: &CancellationToken) -> Close {

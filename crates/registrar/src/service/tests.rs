@@ -333,3 +333,46 @@ async fn natted_udp_bindings_are_listed_and_one_can_be_removed() {
         assert_eq!(store.rows().len(), 1, "{mode:?}: the row is gone too");
     }
 }
+
+#[tokio::test]
+async fn a_closed_flow_takes_its_bindings_with_it() {
+    let store = FakeStore::default();
+    let svc = LocationService::new(
+        store.clone(),
+        StorageMode::WriteThrough,
+        RegistrarConfig::default(),
+    );
+    let msg = register(
+        "alice",
+        1,
+        "<sip:alice@10.0.0.1:5070;transport=tcp>;expires=900",
+    );
+    svc.register(&msg, &alice(), reach(), NOW)
+        .await
+        .expect("registered");
+    let other = Reach {
+        remote: "203.0.113.6:40000".parse().expect("addr"),
+        ..reach()
+    };
+    assert_eq!(
+        svc.remove_flow(Transport::Tcp, other.remote)
+            .await
+            .expect("ok"),
+        0
+    );
+    assert_eq!(
+        svc.remove_flow(Transport::Udp, reach().remote)
+            .await
+            .expect("ok"),
+        0,
+        "another transport"
+    );
+    assert_eq!(
+        svc.remove_flow(Transport::Tcp, reach().remote)
+            .await
+            .expect("ok"),
+        1
+    );
+    assert!(svc.lookup(&alice(), NOW).await.expect("lookup").is_empty());
+    assert!(store.rows().is_empty(), "gone from the database too");
+}
