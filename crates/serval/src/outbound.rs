@@ -45,22 +45,19 @@ impl<L: Lookup> Outbound<L> {
     pub async fn relay(&self, req: &RoutingRequest, request_uri: Option<String>) -> Decision {
         let route = req.message.routes().next().and_then(Result::ok);
         let text = match (&route, &request_uri) {
-            (Some(r), _) => r.uri.as_str().to_owned(),
-            (None, Some(uri)) => uri.clone(),
-            (None, None) => req.message.request_uri_str().unwrap_or("").to_owned(),
+            (Some(r), _) => r.uri.as_str(),
+            (None, Some(uri)) => uri.as_str(),
+            (None, None) => req.message.request_uri_str().unwrap_or(""),
         };
-        let Some(target) = Uri::parse(&text).ok().and_then(|u| {
+        let Some(target) = Uri::parse(text).ok().and_then(|u| {
             u.as_sip()
                 .map(|sip| self.locate_target(sip, req.from.transport))
         }) else {
             return reply(416, "Unsupported URI Scheme");
         };
         let hops = match self.locator.locate(&target).await {
-            Ok(hops) if !hops.is_empty() => hops,
-            Ok(_) | Err(LocateError::NotFound(_)) => {
-                tracing::debug!("{}: no such domain", target.host);
-                return reply(404, "Domain Not Found");
-            }
+            Ok(hops) => hops,
+            Err(LocateError::NotFound(_)) => Vec::new(),
             Err(LocateError::Unsupported(why)) => {
                 tracing::debug!("{}: {why}", target.host);
                 return reply(503, "No Supported Transport");
@@ -80,6 +77,7 @@ impl<L: Lookup> Outbound<L> {
                 local: None,
             });
         let Some(to) = peers.next() else {
+            tracing::debug!("{}: no such domain", target.host);
             return reply(404, "Domain Not Found");
         };
         Decision::Relay(vec![vec![Target {

@@ -128,11 +128,6 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         outbound(&config.routing, &transports.local_specs())?,
         config.nat.detection.clone(),
     ));
-    let upkeep = tokio::spawn(upkeep(
-        location.clone(),
-        router.clone(),
-        config.registrar.clone(),
-    ));
     let keepalive = config.nat.keepalive_interval.map(|every| {
         Arc::new(Keepalive::new(
             every,
@@ -140,9 +135,12 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             &proxy.interfaces,
         ))
     });
-    let pinger = keepalive
-        .clone()
-        .map(|k| tokio::spawn(keep_alive(k, location.clone(), transports.sender())));
+    let upkeep = tokio::spawn(upkeep(
+        location.clone(),
+        router.clone(),
+        config.registrar.clone(),
+        keepalive.clone().map(|k| (k, transports.sender())),
+    ));
     let shards = std::thread::available_parallelism().map_or(1, usize::from);
     let handler = Arc::new(ProxyHandler::start(
         proxy,
@@ -154,9 +152,6 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     ));
     transports.run(handler, signals.received()).await;
     upkeep.abort();
-    if let Some(p) = pinger {
-        p.abort();
-    }
     if location.mode() == StorageMode::WriteBack {
         match location.flush().await {
             Ok(n) => tracing::info!("write-back: {n} changes written at shutdown"),
@@ -186,20 +181,6 @@ fn remove_closed_flows(location: Arc<LocationService<SqlLocation>>) -> FlowClose
     })
 }
 
-/// NAT keep-alives, one round per interval.
-async fn keep_alive(
-    keepalive: Arc<Keepalive>,
-    location: Arc<LocationService<SqlLocation>>,
-    sender: sip_transport::Sender,
-) {
-    let every = keepalive.interval();
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    loop {
-        tick.tick().await;
-        keepalive.round(&location, &sender).await;
-    }
-}
-
 /// Routing to other domains, over the transports we listen on (UDP first, as RFC 3263
 /// prefers when DNS leaves the choice to us).
 fn outbound(routing: &Routing, specs: &[ListenSpec]) -> Result<Outbound, ServerError> {
@@ -218,17 +199,25 @@ fn outbound(routing: &Routing, specs: &[ListenSpec]) -> Result<Outbound, ServerE
 }
 
 /// The periodic work: expired bindings purged, write-back flushes, nonce counts of
-/// expired nonces forgotten.
+/// expired nonces, cached subscribers and blocklist entries forgotten, NAT keep-alive
+/// rounds.
 async fn upkeep(
     location: Arc<LocationService<SqlLocation>>,
     router: Arc<Router<SqlLocation>>,
     cfg: crate::config::Registrar,
+    keepalive: Option<(Arc<Keepalive>, sip_transport::Sender)>,
 ) {
     // The first ticks come one period after the start, not at once (tokio's interval
     // would flush a write-back batch made in the first instants right away).
     let every = |period| tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut purge = every(cfg.purge_interval);
     let mut flush = every(cfg.flush_interval);
+    // Without keep-alives the branch below is disabled; the interval only has to exist.
+    let mut ping = every(
+        keepalive
+            .as_ref()
+            .map_or(cfg.purge_interval, |(k, _)| k.interval()),
+    );
     loop {
         tokio::select! {
             _ = purge.tick() => {
@@ -240,13 +229,18 @@ async fn upkeep(
                 }
                 if let Some(auth) = router.authorizer() {
                     auth.purge(now);
-                    router.subscribers().purge();
                 }
+                router.subscribers().purge();
                 router.outbound().purge();
             }
             _ = flush.tick(), if location.mode() == StorageMode::WriteBack => {
                 if let Err(e) = location.flush().await {
                     tracing::warn!("write-back flush failed, kept for the next one: {e}");
+                }
+            }
+            _ = ping.tick(), if keepalive.is_some() => {
+                if let Some((k, sender)) = &keepalive {
+                    k.round(&location, sender).await;
                 }
             }
         }

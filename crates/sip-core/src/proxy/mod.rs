@@ -326,18 +326,24 @@ impl Proxy {
 
     /// Starts the next group of targets; false when none is left.
     fn next_serial_group(&mut self, id: &TransactionKey, now: Instant) -> bool {
-        let Some(s) = self.servers.get_mut(id) else {
+        let Some(group) = self.forwarding(id).and_then(|w| w.serial.pop_front()) else {
+            return false;
+        };
+        self.fork_more(id, group, now)
+    }
+
+    /// Starts more branches of a server transaction's request (the next serial group, a
+    /// failover), unless it was cancelled or has its final response.
+    fn fork_more(&mut self, id: &TransactionKey, targets: Vec<Target>, now: Instant) -> bool {
+        let Some(s) = self.servers.get(id) else {
             return false;
         };
         let from = s.upstream;
-        let Some(w) = s.work.as_deref_mut().filter(|w| !w.cancelled) else {
-            return false;
-        };
-        let Some(group) = w.serial.pop_front() else {
+        let Some(w) = s.work.as_deref().filter(|w| !w.cancelled && !s.final_sent) else {
             return false;
         };
         let (msg, edits) = (w.request.clone(), w.edits.clone());
-        self.fork(id, &msg, &edits, group, from, now);
+        self.fork(id, &msg, &edits, targets, from, now);
         true
     }
 
@@ -721,9 +727,10 @@ impl Proxy {
     /// The Contact to put in place of a NATed sender's own (§ [`nat`]): in requests that
     /// set a dialog's remote target, and in their 18x and 2xx.
     fn reachable_contact(&self, msg: &Message, from: Peer) -> Option<String> {
-        let sets_target = match msg.cseq().ok()?.method {
+        let cseq = msg.cseq().ok()?;
+        let sets_target = match cseq.method {
             Method::Invite | Method::Subscribe | Method::Notify | Method::Refer => true,
-            Method::Other => msg.cseq().ok()?.method_str.eq_ignore_ascii_case("UPDATE"),
+            Method::Other => cseq.method_str.eq_ignore_ascii_case("UPDATE"),
             _ => false,
         };
         if !sets_target || !nat::behind_nat(msg, from, &self.cfg.nat) {
@@ -1058,16 +1065,7 @@ impl Proxy {
         c.done = true;
         c.timer_c = None;
         c.failover_at = None;
-        let Some(s) = self.servers.get(server) else {
-            return false;
-        };
-        let from = s.upstream;
-        let Some(w) = s.work.as_deref().filter(|w| !w.cancelled && !s.final_sent) else {
-            return false;
-        };
-        let (msg, edits) = (w.request.clone(), w.edits.clone());
-        self.fork(server, &msg, &edits, vec![*next], from, now);
-        true
+        self.fork_more(server, vec![*next], now)
     }
 
     fn cancel_others(&mut self, server: &TransactionKey, except: &TransactionKey, now: Instant) {
