@@ -225,10 +225,7 @@ impl<S: LocationStore> Router<S> {
                 for c in contact_values(&bindings, unix) {
                     ok = ok.header("Contact", c);
                 }
-                ok = ok.header(
-                    "Supported",
-                    sip_core::sanity::SUPPORTED_EXTENSIONS.join(", "),
-                );
+                ok = ok.header("Supported", sip_core::sanity::SUPPORTED_HEADER);
                 // RFC 5626 §6: a flow was registered (reg-id); requests will use it.
                 if bindings.iter().any(|b| b.reg_id.is_some()) && registers_flow(msg) {
                     ok = ok.header("Require", "outbound");
@@ -242,7 +239,7 @@ impl<S: LocationStore> Router<S> {
                         ok = ok.header("Path", p);
                     }
                 }
-                Decision::Reply(ok.header("Date", httpdate::fmt_http_date(now)))
+                Decision::Reply(ok.header("Date", http_date(now)))
             }
             Err(RegisterError::Refused(r)) => {
                 let mut out = Reply::new(r.code, r.reason);
@@ -301,6 +298,22 @@ pub fn database_unavailable(reason: &'static str) -> Decision {
 
 fn reply(code: u16, reason: &'static str) -> Decision {
     Decision::Reply(Reply::new(code, reason))
+}
+
+/// The Date header value for `now` (RFC 3261 §20.17), formatted once a second per
+/// thread: every 200 to a REGISTER carries it.
+fn http_date(now: SystemTime) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let second = unix_seconds(now);
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        text.clone()
+    })
 }
 
 /// Seconds since the Unix epoch.

@@ -38,6 +38,9 @@ impl From<ParseError> for Rejection {
 /// Proxy-Require.
 pub const SUPPORTED_EXTENSIONS: &[&str] = &["path", "outbound"];
 
+/// [`SUPPORTED_EXTENSIONS`] as the value of a Supported header.
+pub const SUPPORTED_HEADER: &str = "path, outbound";
+
 /// Checks a parsed request. `for_us` says whether the server itself is the UAS (the
 /// Request-URI names one of its domains), which decides whether Require applies and
 /// whether Max-Forwards 0 still lets the request through (RFC 3261 §16.3 lets a proxy
@@ -91,6 +94,11 @@ pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn supported_header_lists_the_extensions() {
+        assert_eq!(SUPPORTED_HEADER, SUPPORTED_EXTENSIONS.join(", "));
+    }
 
     fn request(first: &str, cseq_method: &str) -> Message {
         Message::parse(Bytes::from(format!(

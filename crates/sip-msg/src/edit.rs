@@ -30,10 +30,12 @@ pub struct Editor<'m> {
 impl Message {
     /// Starts a list of edits on this message.
     pub fn edit(&self) -> Editor<'_> {
+        // Room for the usual edits of a forwarded request (Via, Record-Route,
+        // received/rport, Max-Forwards) without growing.
         Editor {
             msg: self,
-            arena: String::new(),
-            lumps: Vec::new(),
+            arena: String::with_capacity(256),
+            lumps: Vec::with_capacity(8),
         }
     }
 }
@@ -44,15 +46,21 @@ impl<'m> Editor<'m> {
         self.msg
     }
 
-    fn lump(&mut self, at: usize, remove_to: usize, text: std::fmt::Arguments<'_>) {
+    /// Records an edit whose text is `parts`, one after the other.
+    fn lump(&mut self, at: usize, remove_to: usize, parts: &[&str]) {
         let start = self.arena.len();
-        // Writing to a String cannot fail.
-        let _ = self.arena.write_fmt(text);
-        self.lumps.push(Lump {
+        for part in parts {
+            self.arena.push_str(part);
+        }
+        // Kept in offset order, those at one offset in the order made, so that writing
+        // needs no sort.
+        let lump = Lump {
             at: at as u32,
             remove_to: remove_to.max(at) as u32,
             text: (start as u32, self.arena.len() as u32),
-        });
+        };
+        let pos = self.lumps.partition_point(|l| l.at <= lump.at);
+        self.lumps.insert(pos, lump);
     }
 
     /// Where the first header line starts (right after the start line).
@@ -64,11 +72,7 @@ impl<'m> Editor<'m> {
     pub fn set_request_uri(&mut self, uri: &str) -> &mut Self {
         if self.msg.is_request() {
             let span = self.msg.start_spans().1;
-            self.lump(
-                span.start as usize,
-                span.end as usize,
-                format_args!("{uri}"),
-            );
+            self.lump(span.start as usize, span.end as usize, &[uri]);
         }
         self
     }
@@ -76,7 +80,7 @@ impl<'m> Editor<'m> {
     /// Inserts a Via value above every other (RFC 3261 §16.6 step 8).
     pub fn push_via(&mut self, value: &str) -> &mut Self {
         let at = self.headers_start();
-        self.lump(at, at, format_args!("Via: {value}\r\n"));
+        self.lump(at, at, &["Via: ", value, "\r\n"]);
         self
     }
 
@@ -94,12 +98,14 @@ impl<'m> Editor<'m> {
             .iter()
             .find(|f| f.name == HeaderName::RecordRoute)
             .map_or(self.headers_start(), |f| f.line.start as usize);
-        self.lump(at, at, format_args!("Record-Route: {value}\r\n"));
+        self.lump(at, at, &["Record-Route: ", value, "\r\n"]);
         self
     }
 
     /// Sets Max-Forwards, replacing the value or adding the header.
     pub fn set_max_forwards(&mut self, n: u32) -> &mut Self {
+        let mut digits = itoa::Buffer::new();
+        let n = digits.format(n);
         match self
             .msg
             .fields
@@ -107,14 +113,10 @@ impl<'m> Editor<'m> {
             .find(|f| f.name == HeaderName::MaxForwards)
             .copied()
         {
-            Some(f) => self.lump(
-                f.value.start as usize,
-                f.value.end as usize,
-                format_args!("{n}"),
-            ),
+            Some(f) => self.lump(f.value.start as usize, f.value.end as usize, &[n]),
             None => {
                 let at = self.msg.head_end as usize;
-                self.lump(at, at, format_args!("Max-Forwards: {n}\r\n"));
+                self.lump(at, at, &["Max-Forwards: ", n, "\r\n"]);
             }
         }
         self
@@ -141,7 +143,7 @@ impl<'m> Editor<'m> {
                 .and_then(|p| self.msg.offset_of(p.name))
                 .map(|a| a + 5)
             {
-                self.lump(at, at, format_args!("={port}"));
+                self.lump(at, at, &["=", itoa::Buffer::new().format(port)]);
             }
         }
         if via.host.ip() != Some(source) || rport_requested || via.received().is_some() {
@@ -157,12 +159,12 @@ impl<'m> Editor<'m> {
                             .value
                             .and_then(|v| Some(self.msg.offset_of(v)? + v.len()))
                             .unwrap_or(name_at + p.name.len());
-                        self.lump(name_at, end, format_args!("received={}", ip_text(source)));
+                        self.lump(name_at, end, &["received=", &IpText::new(source)]);
                     }
                 }
                 None => {
                     if let Some(at) = self.msg.offset_of(via.raw).map(|a| a + via.raw.len()) {
-                        self.lump(at, at, format_args!(";received={}", ip_text(source)));
+                        self.lump(at, at, &[";received=", &IpText::new(source)]);
                     }
                 }
             }
@@ -173,7 +175,7 @@ impl<'m> Editor<'m> {
     /// Appends a header at the end of the header section.
     pub fn add_header(&mut self, name: &str, value: &str) -> &mut Self {
         let at = self.msg.head_end as usize;
-        self.lump(at, at, format_args!("{name}: {value}\r\n"));
+        self.lump(at, at, &[name, ": ", value, "\r\n"]);
         self
     }
 
@@ -187,7 +189,7 @@ impl<'m> Editor<'m> {
             .map(|f| f.line)
             .collect();
         for l in lines {
-            self.lump(l.start as usize, l.end as usize, format_args!(""));
+            self.lump(l.start as usize, l.end as usize, &[]);
         }
         self
     }
@@ -211,14 +213,10 @@ impl<'m> Editor<'m> {
             let values: Vec<&str> = split_list(value).collect();
             if values.len() <= left {
                 left -= values.len();
-                self.lump(
-                    field.line.start as usize,
-                    field.line.end as usize,
-                    format_args!(""),
-                );
+                self.lump(field.line.start as usize, field.line.end as usize, &[]);
             } else {
                 if let Some(keep_at) = self.msg.offset_of(values[left]) {
-                    self.lump(field.value.start as usize, keep_at, format_args!(""));
+                    self.lump(field.value.start as usize, keep_at, &[]);
                 }
                 left = 0;
             }
@@ -244,13 +242,14 @@ impl<'m> Editor<'m> {
     /// line and removing that line are independent, whatever order they were made in.
     pub(crate) fn write_range(&self, from: usize, to: usize, out: &mut BytesMut) {
         let buf = self.msg.as_bytes();
-        let mut order: Vec<usize> = (0..self.lumps.len()).collect();
-        order.sort_by_key(|&i| self.lumps[i].at);
         out.reserve(to - from + self.arena.len());
         let mut cursor = from;
         let mut last_at = None;
-        for i in order {
-            let l = self.lumps[i];
+        let first = self.lumps.partition_point(|l| (l.at as usize) < from);
+        for l in &self.lumps[first..] {
+            if l.at as usize > to {
+                break;
+            }
             let (at, remove_to) = (l.at as usize, l.remove_to as usize);
             if at > to || (at == to && remove_to > to) || (at < cursor && last_at != Some(at)) {
                 continue;
@@ -272,11 +271,57 @@ impl<'m> Editor<'m> {
 }
 
 /// An address as written in a Via parameter (IPv6 in brackets, RFC 5118 §4.5 shows
-/// both forms; brackets are what most stacks expect).
-fn ip_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => format!("[{a}]"),
+/// both forms; brackets are what most stacks expect), formatted on the stack: it is
+/// written into every response and forwarded request, and std's `Display` for
+/// addresses costs more than the rest of the edit.
+pub struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl IpText {
+    /// Formats `ip`.
+    pub fn new(ip: IpAddr) -> IpText {
+        let mut t = IpText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match ip {
+            IpAddr::V4(a) => {
+                for (i, octet) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        t.push(b".");
+                    }
+                    t.push(itoa::Buffer::new().format(octet).as_bytes());
+                }
+            }
+            // Rare enough for std's formatter; 47 bytes hold any bracketed address.
+            IpAddr::V6(a) => {
+                let _ = write!(t, "[{a}]");
+            }
+        }
+        t
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let end = (self.len + bytes.len()).min(self.buf.len());
+        self.buf[self.len..end].copy_from_slice(&bytes[..end - self.len]);
+        self.len = end;
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for IpText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Only ASCII digits, dots, colons, hex letters and brackets are ever pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 

@@ -30,7 +30,7 @@ impl<'m> ResponseBuilder<'m> {
             reason,
             to_tag: None,
             source: None,
-            headers: String::new(),
+            headers: String::with_capacity(256),
             body: None,
         }
     }
@@ -68,7 +68,7 @@ impl<'m> ResponseBuilder<'m> {
         let req = self.req;
         let mut out = BytesMut::with_capacity(512 + self.headers.len());
         out.put_slice(b"SIP/2.0 ");
-        out.put_slice(self.code.to_string().as_bytes());
+        out.put_slice(itoa::Buffer::new().format(self.code).as_bytes());
         out.put_u8(b' ');
         for b in self.reason.bytes() {
             out.put_u8(if b == b'\r' || b == b'\n' { b' ' } else { b });
@@ -83,8 +83,8 @@ impl<'m> ResponseBuilder<'m> {
                 HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => true,
                 HeaderName::Timestamp => self.code == 100,
                 HeaderName::To => {
-                    let needs_tag = self.code > 100 && req.to().is_ok_and(|t| t.tag().is_none());
-                    match self.to_tag.filter(|_| needs_tag) {
+                    let needs_tag = || self.code > 100 && req.to().is_ok_and(|t| t.tag().is_none());
+                    match self.to_tag.filter(|_| needs_tag()) {
                         Some(tag) => {
                             let value = req.header(HeaderName::To).unwrap_or("");
                             out.put_slice(b"To: ");
@@ -111,7 +111,7 @@ impl<'m> ResponseBuilder<'m> {
             out.put_slice(b"\r\n");
         }
         out.put_slice(b"Content-Length: ");
-        out.put_slice(body.len().to_string().as_bytes());
+        out.put_slice(itoa::Buffer::new().format(body.len()).as_bytes());
         out.put_slice(b"\r\n\r\n");
         out.put_slice(body);
         out.freeze()

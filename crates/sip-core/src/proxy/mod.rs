@@ -29,7 +29,7 @@ pub mod timers;
 mod tests;
 
 use crate::rescue::rescue_request;
-use crate::sanity::{Rejection, SUPPORTED_EXTENSIONS, check_request};
+use crate::sanity::{Rejection, SUPPORTED_HEADER, check_request};
 use crate::transaction::{
     ClientEvent, ClientTransaction, ServerTransaction, TimerConfig, TransactionKey,
     client::ClientState,
@@ -442,7 +442,7 @@ impl Proxy {
         if method == Some(Method::Ack) {
             // An ACK for a 2xx: end to end, forwarded without a transaction.
             if check_request(&msg, false).is_ok()
-                && let Ok(Routed::Next(edits, hop)) = self.route(&msg, loop_hash(&msg), from)
+                && let Ok(Routed::Next(edits, hop)) = self.route(&msg, from)
             {
                 let target = Target::to_hop(hop);
                 let data = self.forwarded(&msg, &edits, &target, from, false);
@@ -481,14 +481,13 @@ impl Proxy {
         if let Err(r) = check_request(&msg, for_us) {
             return self.reply(&key, &r, now);
         }
-        let hash = loop_hash(&msg);
-        if is_loop(&msg, &self.cfg.interfaces, hash) {
+        if is_loop(&msg, &self.cfg.interfaces) {
             return self.reply(&key, &Rejection::new(482, "Loop Detected"), now);
         }
         if invite {
             self.reply(&key, &Rejection::new(100, "Trying"), now);
         }
-        match self.route(&msg, hash, from) {
+        match self.route(&msg, from) {
             Err(r) => self.reply(&key, &r, now),
             Ok(Routed::Next(edits, hop)) => {
                 self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
@@ -510,16 +509,12 @@ impl Proxy {
 
     /// Where a request goes: on to the next Route entry, or up for a decision about its
     /// target, with the edits (Route popping, strict-router fix-up) either way.
-    /// `hash` is the request's [`loop_hash`], which goes into the branches (§16.6 step 8).
-    fn route(&self, msg: &Message, hash: u64, from: Peer) -> Result<Routed, Rejection> {
+    fn route(&self, msg: &Message, from: Peer) -> Result<Routed, Rejection> {
         let routes: Vec<_> = msg
             .routes()
             .collect::<Result<_, _>>()
             .map_err(Rejection::from)?;
-        let mut edits = RouteEdits {
-            loop_hash: hash,
-            ..RouteEdits::default()
-        };
+        let mut edits = RouteEdits::default();
         let mut rest = &routes[..];
         // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
         // of ours (no user part: a user at our address is a real target); the real
@@ -644,16 +639,11 @@ impl Proxy {
     ) -> Bytes {
         self.seq += 1;
         let to = target.to;
-        let out_if = self
-            .interface_for(to.transport, to.remote, to.local)
-            .cloned();
-        let in_if = self
-            .interface_for(from.transport, from.remote, from.local)
-            .cloned();
-        let advertise = out_if
-            .as_ref()
-            .map_or_else(|| "invalid".to_owned(), |i| i.advertise.clone());
-        let branch = format!("z9hG4bK{:016x}{:x}", edits.loop_hash, self.seq);
+        let out_if = self.interface_for(to.transport, to.remote, to.local);
+        let in_if = self.interface_for(from.transport, from.remote, from.local);
+        let advertise = out_if.map_or("invalid", |i| i.advertise.as_str());
+        // The loop hash goes first in our branches (§16.6 step 8), for `is_loop`.
+        let branch = format!("z9hG4bK{:016x}{:x}", loop_hash(msg), self.seq);
         let mf = msg
             .max_forwards()
             .ok()
@@ -702,7 +692,7 @@ impl Proxy {
                 };
                 format!("<sip:{user}{}{t};lr>", i.advertise)
             };
-            match (&out_if, &in_if) {
+            match (out_if, in_if) {
                 (Some(o), Some(i)) if o != i => {
                     // The flow token goes in the entry facing the UA.
                     let (o, i) = (
@@ -1390,8 +1380,6 @@ struct RouteEdits {
     /// Remove the Proxy-Authorization credentials for our realms: they were meant for
     /// us, and the next hops have no use for them (Kamailio's `consume_credentials`).
     consume_credentials: bool,
-    /// The request's loop-detection hash, the first part of each branch.
-    loop_hash: u64,
 }
 
 fn client_key(out: &Message) -> Result<TransactionKey, sip_msg::ParseError> {
@@ -1452,7 +1440,7 @@ impl From<&Rejection> for Reply {
 pub fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -> Bytes {
     let tag = to_tag(req);
     let mut b = ResponseBuilder::new(req, r.code, &r.reason)
-        .to_tag(&tag)
+        .to_tag(tag.as_str())
         .received_from(source)
         .header("Server", server);
     for (name, value) in &r.headers {
@@ -1461,14 +1449,14 @@ pub fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -
     if r.code == 405 || r.code == 501 || (r.code == 200 && req.method() == Some(Method::Options)) {
         b = b
             .header("Allow", ALLOWED_METHODS)
-            .header("Supported", &SUPPORTED_EXTENSIONS.join(", "));
+            .header("Supported", SUPPORTED_HEADER);
     }
     b.build()
 }
 
 /// A To tag derived from the request, so that a retransmitted request answered without
 /// state gets the same tag (RFC 3261 §8.2.6.2).
-fn to_tag(msg: &Message) -> String {
+fn to_tag(msg: &Message) -> HexTag {
     let mut h = DefaultHasher::new();
     msg.call_id().unwrap_or("").hash(&mut h);
     msg.from()
@@ -1481,5 +1469,24 @@ fn to_tag(msg: &Message) -> String {
         .and_then(|v| v.branch())
         .unwrap_or("")
         .hash(&mut h);
-    format!("{:016x}", h.finish())
+    HexTag::new(h.finish())
+}
+
+/// A 64-bit value as 16 lower-case hex digits, on the stack.
+struct HexTag([u8; 16]);
+
+impl HexTag {
+    fn new(mut n: u64) -> HexTag {
+        let mut digits = [b'0'; 16];
+        for d in digits.iter_mut().rev() {
+            *d = b"0123456789abcdef"[(n & 0xf) as usize];
+            n >>= 4;
+        }
+        HexTag(digits)
+    }
+
+    fn as_str(&self) -> &str {
+        // Only hex digits are written.
+        std::str::from_utf8(&self.0).unwrap_or("0")
+    }
 }

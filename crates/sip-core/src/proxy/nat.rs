@@ -67,7 +67,7 @@ pub fn behind_nat(msg: &Message, from: Peer, cfg: &NatConfig) -> bool {
     if !msg.is_request() {
         return forced || contact_ips(msg).any(|ip| is_private(ip) && ip != source.ip());
     }
-    if msg.vias().nth(1).is_some() {
+    if msg.list(HeaderName::Via).nth(1).is_some() {
         return false;
     }
     if forced {

@@ -114,13 +114,15 @@ pub fn is_our_via(via: &Via<'_>, interfaces: &[Interface]) -> bool {
 }
 
 /// Whether the request already went through us with the same loop hash: a loop (482),
-/// as opposed to a spiral, where the Request-URI changed in between.
-pub fn is_loop(msg: &Message, interfaces: &[Interface], hash: u64) -> bool {
+/// as opposed to a spiral, where the Request-URI changed in between. The hash is only
+/// computed when one of the Vias is ours: most requests never went through us.
+pub fn is_loop(msg: &Message, interfaces: &[Interface]) -> bool {
+    let mut hash = None;
     msg.vias().flatten().any(|v| {
         is_our_via(&v, interfaces)
-            && v.branch()
-                .and_then(|b| b.get(7..23))
-                .is_some_and(|marker| u64::from_str_radix(marker, 16) == Ok(hash))
+            && v.branch().and_then(|b| b.get(7..23)).is_some_and(|marker| {
+                u64::from_str_radix(marker, 16) == Ok(*hash.get_or_insert_with(|| loop_hash(msg)))
+            })
     })
 }
 

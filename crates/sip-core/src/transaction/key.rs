@@ -43,12 +43,21 @@ fn branch_key(method: &str, branch: &str, sent_by: &str) -> TransactionKey {
 /// A server transaction's RFC 3261 key: the top Via's branch and sent-by (host in lower
 /// case, port), and the method (ACK already mapped to INVITE).
 fn server_branch_key(via: &sip_msg::headers::Via<'_>, method: &str) -> TransactionKey {
-    let sent_by = format!(
-        "{}:{}",
-        via.host_str.to_ascii_lowercase(),
-        via.sent_by_port()
-    );
-    branch_key(method, via.branch().unwrap_or(""), &sent_by)
+    let branch = via.branch().unwrap_or("");
+    let mut port = itoa::Buffer::new();
+    let port = port.format(via.sent_by_port());
+    let mut s =
+        String::with_capacity(method.len() + branch.len() + via.host_str.len() + port.len() + 3);
+    s.push_str(method);
+    s.push(' ');
+    s.push_str(branch);
+    s.push(' ');
+    let host_at = s.len();
+    s.push_str(via.host_str);
+    s[host_at..].make_ascii_lowercase();
+    s.push(':');
+    s.push_str(port);
+    TransactionKey(s.into())
 }
 
 impl TransactionKey {
