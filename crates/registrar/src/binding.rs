@@ -3,27 +3,35 @@
 use sip_msg::{SipUri, Transport};
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// An address-of-record, `user@domain` with the domain in lower case (the user part is
-/// case-sensitive, RFC 3261 §19.1.4).
+/// case-sensitive, RFC 3261 §19.1.4). Shared text: copies (in the location table, in
+/// changes to store) cost a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Aor(String);
+pub struct Aor(Arc<str>);
 
 impl Aor {
     /// The AOR of a SIP URI: its user and host; `None` without a user part.
     pub fn from_uri(uri: &SipUri<'_>) -> Option<Aor> {
         let user = uri.user?;
-        Some(Aor(format!(
-            "{user}@{}",
-            uri.host.to_string().to_ascii_lowercase()
-        )))
+        let mut s = String::with_capacity(user.len() + 1 + 32);
+        s.push_str(user);
+        s.push('@');
+        let domain_at = s.len();
+        match uri.host {
+            sip_msg::Host::Domain(d) => s.push_str(d),
+            host => s.push_str(&host.to_string()),
+        }
+        s[domain_at..].make_ascii_lowercase();
+        Some(Aor(s.into()))
     }
 
     /// An AOR from its text (as stored).
     pub fn from_text(s: &str) -> Aor {
         match s.rsplit_once('@') {
-            Some((user, domain)) => Aor(format!("{user}@{}", domain.to_ascii_lowercase())),
-            None => Aor(s.to_owned()),
+            Some((user, domain)) => Aor(format!("{user}@{}", domain.to_ascii_lowercase()).into()),
+            None => Aor(s.into()),
         }
     }
 
@@ -96,17 +104,17 @@ impl Reach {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     /// The Contact URI as the UA sent it (without the header parameters).
-    pub contact: String,
+    pub contact: Arc<str>,
     /// When it expires, in Unix seconds.
     pub expires: i64,
     /// Its q value in thousandths (1000 when the UA gave none).
     pub q: u16,
     /// The Call-ID of the REGISTER that made it.
-    pub call_id: String,
+    pub call_id: Arc<str>,
     /// That REGISTER's CSeq number.
     pub cseq: u32,
     /// `+sip.instance` (RFC 5626), without the angle brackets' quotes.
-    pub instance: Option<String>,
+    pub instance: Option<Arc<str>>,
     /// `reg-id` (RFC 5626).
     pub reg_id: Option<u32>,
     /// The Path header values (RFC 3327), in order: Route entries towards the UA.
@@ -114,7 +122,7 @@ pub struct Binding {
     /// Where the REGISTER came from.
     pub reach: Option<Reach>,
     /// The UA's User-Agent header.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Arc<str>>,
     /// When it was last written, in Unix seconds.
     pub last_modified: i64,
 }

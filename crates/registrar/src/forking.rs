@@ -48,7 +48,7 @@ pub fn target(b: &Binding) -> Option<Target> {
         }
     };
     Some(Target {
-        request_uri: Some(b.contact.clone()),
+        request_uri: Some(b.contact.to_string()),
         route: b.path.clone(),
         to,
         failover: Vec::new(),

@@ -91,7 +91,7 @@ impl Location {
             return false;
         };
         let before = list.len();
-        list.retain(|b| b.contact != contact);
+        list.retain(|b| &*b.contact != contact);
         let removed = list.len() != before;
         if list.is_empty() {
             shard.remove(aor);

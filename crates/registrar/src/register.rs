@@ -8,6 +8,7 @@ use crate::store::Change;
 use sip_msg::headers::Contact;
 use sip_msg::{Message, Uri};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The registrar's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,7 @@ pub fn plan(
     // a newer one (§10.3 step 7). The same CSeq is the same request again (a
     // retransmission that outlived its transaction, or a second node in db-only mode):
     // applying it again changes nothing, so it is not refused.
-    let out_of_order = |b: &Binding| b.call_id == call_id && cseq < b.cseq;
+    let out_of_order = |b: &Binding| &*b.call_id == call_id && cseq < b.cseq;
 
     if contacts.iter().any(|c| matches!(c, Contact::Star)) {
         if contacts.len() != 1 || header_expires != Some(0) {
@@ -117,7 +118,8 @@ pub fn plan(
         .list(sip_msg::HeaderName::Path)
         .map(str::to_owned)
         .collect();
-    let user_agent = req.user_agent().map(str::to_owned);
+    let user_agent: Option<Arc<str>> = req.user_agent().map(Arc::from);
+    let call_id: Arc<str> = Arc::from(call_id);
     for contact in &contacts {
         let Contact::Addr(addr) = contact else {
             continue;
@@ -133,7 +135,7 @@ pub fn plan(
             });
         }
         let expires = requested.min(cfg.max_expires);
-        let instance = addr.instance().map(Cow::into_owned);
+        let instance: Option<Arc<str>> = addr.instance().map(|i| Arc::from(&*i));
         let reg_id = addr.reg_id();
         let same = |b: &Binding| match (&instance, &b.instance) {
             // RFC 5626 §6: one binding per instance and reg-id (RFC 5627: per instance).
@@ -145,7 +147,7 @@ pub fn plan(
                 return Err(Refusal::new(400, "CSeq Out of Order"));
             }
             let old = bindings.remove(pos);
-            if old.contact != addr.uri.as_str() || expires == 0 {
+            if &*old.contact != addr.uri.as_str() || expires == 0 {
                 changes.push(Change::Delete(aor.clone(), old.contact));
             }
         }
@@ -153,10 +155,10 @@ pub fn plan(
             continue;
         }
         let binding = Binding {
-            contact: addr.uri.as_str().to_owned(),
+            contact: Arc::from(addr.uri.as_str()),
             expires: now + i64::from(expires),
             q: addr.q().unwrap_or(1000),
-            call_id: call_id.to_owned(),
+            call_id: call_id.clone(),
             cseq,
             instance,
             reg_id,

@@ -223,7 +223,7 @@ impl<S: LocationStore> LocationService<S> {
     pub async fn remove(&self, aor: &Aor, contact: &str) -> Result<bool, StoreError> {
         let _turn = self.locks[self.cache.shard_of(aor)].lock().await;
         let cached = self.mode.caches() && self.cache.remove(aor, contact);
-        let change = vec![Change::Delete(aor.clone(), contact.to_owned())];
+        let change = vec![Change::Delete(aor.clone(), contact.into())];
         match self.mode {
             StorageMode::Memory => {}
             StorageMode::WriteThrough | StorageMode::DbOnly => self.store.apply(&change).await?,

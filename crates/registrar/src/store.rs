@@ -9,7 +9,7 @@ pub enum Change {
     /// Insert or replace the binding of this AOR with this contact.
     Save(Aor, Binding),
     /// Remove the binding of this AOR with this contact.
-    Delete(Aor, String),
+    Delete(Aor, std::sync::Arc<str>),
 }
 
 impl Change {

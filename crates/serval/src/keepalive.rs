@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 pub const PING_BRANCH: &str = "z9hG4bKnatping-";
 
 /// A binding, by AOR and contact.
-type Key = (Aor, String);
+type Key = (Aor, std::sync::Arc<str>);
 
 /// The keep-alive state: which pings are out, and how many in a row went unanswered.
 pub struct Keepalive {

@@ -16,17 +16,17 @@ pub struct SqlLocation(pub Store);
 pub fn to_record(aor: &Aor, b: &Binding) -> BindingRecord {
     BindingRecord {
         aor: aor.as_str().to_owned(),
-        contact: b.contact.clone(),
+        contact: b.contact.to_string(),
         expires: b.expires,
         q: b.q,
-        call_id: b.call_id.clone(),
+        call_id: b.call_id.to_string(),
         cseq: b.cseq,
-        instance: b.instance.clone(),
+        instance: b.instance.as_deref().map(str::to_owned),
         reg_id: b.reg_id,
         path: (!b.path.is_empty()).then(|| b.path.join(", ")),
         received: b.reach.map(|r| r.remote_text()),
         socket: b.reach.and_then(|r| r.local_text()),
-        user_agent: b.user_agent.clone(),
+        user_agent: b.user_agent.as_deref().map(str::to_owned),
         flags: if b.reach.is_some_and(|r| r.nat) {
             FLAG_NAT
         } else {
@@ -56,16 +56,16 @@ pub fn from_record(r: BindingRecord) -> (Aor, Binding) {
             ..reach
         });
     let binding = Binding {
-        contact: r.contact,
+        contact: r.contact.into(),
         expires: r.expires,
         q: r.q,
-        call_id: r.call_id,
+        call_id: r.call_id.into(),
         cseq: r.cseq,
-        instance: r.instance,
+        instance: r.instance.map(Into::into),
         reg_id: r.reg_id,
         path,
         reach,
-        user_agent: r.user_agent,
+        user_agent: r.user_agent.map(Into::into),
         last_modified: r.last_modified,
     };
     (Aor::from_text(&r.aor), binding)
@@ -83,7 +83,7 @@ impl LocationStore for SqlLocation {
                 Change::Save(aor, b) => serval_store::Change::Save(to_record(aor, b)),
                 Change::Delete(aor, contact) => serval_store::Change::Delete {
                     aor: aor.as_str().to_owned(),
-                    contact: contact.clone(),
+                    contact: contact.to_string(),
                 },
             })
             .collect();

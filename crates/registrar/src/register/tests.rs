@@ -38,7 +38,7 @@ fn run(req: &Message, current: &[Binding]) -> Result<Plan, Refusal> {
 fn contacts(p: &Plan) -> Vec<(&str, u32)> {
     p.bindings
         .iter()
-        .map(|b| (b.contact.as_str(), b.remaining(NOW)))
+        .map(|b| (&*b.contact, b.remaining(NOW)))
         .collect()
 }
 
@@ -67,7 +67,7 @@ fn expiry_from_contact_param_then_header_then_default() {
     let b = &p.bindings[0];
     assert_eq!(b.reach, Some(reach()));
     assert_eq!(b.user_agent.as_deref(), Some("test UA"));
-    assert_eq!((b.call_id.as_str(), b.cseq), ("c1", 1));
+    assert_eq!((&*b.call_id, b.cseq), ("c1", 1));
     let req = register("c1", 1, "Contact: <sip:alice@10.0.0.1:5060>\r\n");
     assert_eq!(run(&req, &[]).expect("ok").bindings[0].remaining(NOW), 3600);
 }

@@ -41,10 +41,10 @@ impl LocationStore for FakeStore {
         for c in changes {
             match c {
                 Change::Save(aor, b) => {
-                    rows.insert((aor.clone(), b.contact.clone()), b.clone());
+                    rows.insert((aor.clone(), b.contact.to_string()), b.clone());
                 }
                 Change::Delete(aor, contact) => {
-                    rows.remove(&(aor.clone(), contact.clone()));
+                    rows.remove(&(aor.clone(), contact.to_string()));
                 }
             }
         }
@@ -131,7 +131,7 @@ async fn write_through_commits_before_answering_and_reloads() {
     );
     assert_eq!(again.load().await, Ok(1));
     let found = again.lookup(&alice(), NOW).await.expect("lookup");
-    assert_eq!(found[0].contact, "sip:alice@10.0.0.1");
+    assert_eq!(&*found[0].contact, "sip:alice@10.0.0.1");
     assert_eq!(found[0].reach, Some(reach()));
 }
 
@@ -248,7 +248,7 @@ async fn lookup_orders_by_q_and_purge_removes_expired() {
     .await
     .expect("registered");
     let found = svc.lookup(&alice(), NOW).await.expect("lookup");
-    assert_eq!(found[0].contact, "sip:alice@10.0.0.2");
+    assert_eq!(&*found[0].contact, "sip:alice@10.0.0.2");
     assert_eq!(svc.purge(NOW + 200).await, Ok(1));
     assert_eq!(svc.store().rows().len(), 1);
     assert_eq!(svc.counts(), (1, 1));
