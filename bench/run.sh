@@ -6,6 +6,9 @@
 #   bench/run.sh reg      # REG and REG-AUTH (registrar, digest)
 #   bench/run.sh call     # CALL and CALL-AUTH (proxy)
 #   bench/run.sh all
+#   bench/run.sh fixed    # CPU per operation at the same fixed rates for both servers
+#                         # (FIXED_RATES, default rates Kamailio holds on one core), and
+#                         # the serval / Kamailio ratio of CPU per operation
 #   bench/run.sh mem      # memory per registered contact (serval only): PSS empty, after
 #                         # 10 000 and after 100 000 registered users, as the harness's
 #                         # bench-kamailio.sh mem does for Kamailio
@@ -73,6 +76,49 @@ run() { # run NAME TARGET WORKLOADS START_RATES SERVER_CMD
         --server-cmd "$5" --out "$OUT/$1" | tee -a "$OUT/results.txt"
 }
 
+if [ "$WHAT" = fixed ]; then
+    # The same offered load to both servers, as the issue's "CPU per operation at the
+    # same fixed rate": each workload at a rate both sustain.
+    FIXED_RATES=${FIXED_RATES:-"REG=20000 REG-AUTH=8000 CALL=2500 CALL-AUTH=2000"}
+    FIXED=(--mode fixed --duration 20 --repeat 3 --cooldown 6
+           --domain example.test --prefix user --password secret --users "$USERS" --callees "$CALLEES"
+           --server-cpus 0 --sipp-cpus 1)
+    for pair in $FIXED_RATES; do
+        w=${pair%%=*} rate=${pair#*=} auth=false kauth=()
+        case $w in *AUTH) auth=true kauth=(--auth --users $((USERS + CALLEES)) --db /tmp/kamailio-perf-5071.db);; esac
+        for server in $SERVERS; do
+            case $server in
+                serval) cmd="$SERVAL -c $(serval_config "serval-fixed-$w" 5096 "$auth")" target=127.0.0.1:5096;;
+                kamailio) cmd="$K --port 5071 --children 2 ${kauth[*]}" target=127.0.0.1:5071;;
+            esac
+            echo "== $server $w at $rate/s" >&2
+            "$PERF/run.sh" "$target" --workloads "$w" --rates "$rate" "${FIXED[@]}" \
+                --server-cmd "$cmd" --out "$OUT/fixed-$server-$w" | grep '^RESULT' |
+                sed "s/^RESULT /RESULT server=$server /" | tee -a "$OUT/results.txt"
+        done
+    done
+    # CPU per operation (µs) = server CPU (% of one core) / achieved rate, and the ratio.
+    python3 - "$OUT/results.txt" <<'PY' | tee "$OUT/fixed.txt"
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+    if "server" not in f or f.get("server_cpu_pct", "NA") == "NA":
+        continue
+    us = float(f["server_cpu_pct"]) / 100 / float(f["achieved_cps"]) * 1e6
+    rows.setdefault(f["workload"], {})[f["server"]] = (float(f["rate"]), float(f["achieved_cps"]), us, f["status"])
+print("| workload | rate | serval CPU per op | Kamailio CPU per op | ratio |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for w, r in rows.items():
+    s, k = r.get("serval"), r.get("kamailio")
+    cell = lambda x: "%.1f µs (%s)" % (x[2], x[3]) if x else "-"
+    ratio = "%.2f" % (s[2] / k[2]) if s and k else "-"
+    rate = (s or k)[0]
+    print(f"| {w} | {rate:.0f}/s | {cell(s)} | {cell(k)} | {ratio} |")
+PY
+    exit 0
+fi
+
 if [ "$WHAT" = mem ]; then
     port=5094
     config=$(serval_config serval-mem $port false)
@@ -128,7 +174,7 @@ for server in $SERVERS; do
             run kamailio-call-auth 127.0.0.1:5071 CALL-AUTH CALL-AUTH=1500 \
                 "$K --auth --port 5071 --children 2 --users $((USERS + CALLEES)) --db /tmp/kamailio-perf-5071.db";;
         *:reg|*:call|*:all) ;;
-        *) echo "usage: $0 [reg|call|all]" >&2; exit 2;;
+        *) echo "usage: $0 [reg|call|all|fixed|mem]" >&2; exit 2;;
     esac
 done
 echo "results in $OUT/results.txt" >&2

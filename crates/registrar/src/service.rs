@@ -21,7 +21,7 @@ use sip_msg::Message;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Where bindings live (SER's `db_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +86,12 @@ pub enum RegisterError {
     Store(StoreError),
 }
 
+/// Shards of the per-AOR locks and of the write-back queue.
+const SHARDS: usize = 64;
+
+/// Write-back changes by (AOR, contact).
+type Dirty = HashMap<(Aor, Arc<str>), Change>;
+
 /// The location service over a store `S`.
 pub struct LocationService<S> {
     mode: StorageMode,
@@ -93,8 +99,9 @@ pub struct LocationService<S> {
     cache: Location,
     cfg: RegistrarConfig,
     locks: Vec<tokio::sync::Mutex<()>>,
-    /// Write-back: the latest change per (AOR, contact) not yet written.
-    dirty: Mutex<HashMap<(Aor, String), Change>>,
+    /// Write-back: the latest change per (AOR, contact) not yet written, in the shards
+    /// of `locks` (no lock shared by every REGISTER).
+    dirty: Vec<Mutex<Dirty>>,
 }
 
 impl<S: LocationStore> LocationService<S> {
@@ -105,8 +112,8 @@ impl<S: LocationStore> LocationService<S> {
             store,
             cache: Location::default(),
             cfg,
-            locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
-            dirty: Mutex::new(HashMap::new()),
+            locks: (0..SHARDS).map(|_| tokio::sync::Mutex::new(())).collect(),
+            dirty: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -165,7 +172,7 @@ impl<S: LocationStore> LocationService<S> {
                 .apply(&changes)
                 .await
                 .map_err(RegisterError::Store)?,
-            StorageMode::WriteBack => self.mark_dirty(changes),
+            StorageMode::WriteBack => self.mark_dirty(changes, true),
         }
         if self.mode.caches() {
             self.cache.set(aor, bindings.clone());
@@ -173,14 +180,21 @@ impl<S: LocationStore> LocationService<S> {
         Ok(bindings)
     }
 
-    fn mark_dirty(&self, changes: Vec<Change>) {
-        let mut dirty = self
-            .dirty
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Queues `changes` for the next flush; `replace` says whether a change replaces
+    /// one already queued for the same binding (a newer one does; one put back after a
+    /// failed write does not).
+    fn mark_dirty(&self, changes: Vec<Change>, replace: bool) {
         for c in changes {
             let (aor, contact) = c.key();
-            dirty.insert((aor.clone(), contact.to_owned()), c);
+            let key = (aor.clone(), contact.clone());
+            let mut dirty = self.dirty[self.cache.shard_of(aor) % SHARDS]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if replace {
+                dirty.insert(key, c);
+            } else {
+                dirty.entry(key).or_insert(c);
+            }
         }
     }
 
@@ -227,7 +241,7 @@ impl<S: LocationStore> LocationService<S> {
         match self.mode {
             StorageMode::Memory => {}
             StorageMode::WriteThrough | StorageMode::DbOnly => self.store.apply(&change).await?,
-            StorageMode::WriteBack => self.mark_dirty(change),
+            StorageMode::WriteBack => self.mark_dirty(change, true),
         }
         Ok(cached || !self.mode.caches())
     }
@@ -262,26 +276,22 @@ impl<S: LocationStore> LocationService<S> {
         if self.mode != StorageMode::WriteBack {
             return Ok(0);
         }
-        let batch: Vec<Change> = {
-            let mut dirty = self
-                .dirty
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            dirty.drain().map(|(_, c)| c).collect()
-        };
+        let batch: Vec<Change> = self
+            .dirty
+            .iter()
+            .flat_map(|shard| {
+                let mut dirty = shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                dirty.drain().map(|(_, c)| c).collect::<Vec<_>>()
+            })
+            .collect();
         if batch.is_empty() {
             return Ok(0);
         }
         if let Err(e) = self.store.apply(&batch).await {
             // Put them back unless a newer change for the same binding came meanwhile.
-            let mut dirty = self
-                .dirty
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for c in batch {
-                let (aor, contact) = c.key();
-                dirty.entry((aor.clone(), contact.to_owned())).or_insert(c);
-            }
+            self.mark_dirty(batch, false);
             return Err(e);
         }
         Ok(batch.len())

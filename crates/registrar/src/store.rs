@@ -14,7 +14,7 @@ pub enum Change {
 
 impl Change {
     /// The AOR and contact the change is about.
-    pub fn key(&self) -> (&Aor, &str) {
+    pub fn key(&self) -> (&Aor, &std::sync::Arc<str>) {
         match self {
             Change::Save(aor, b) => (aor, &b.contact),
             Change::Delete(aor, contact) => (aor, contact),
