@@ -1,7 +1,9 @@
 //! `;name=value` parameter lists, as they follow a Via, a name-addr, a URI or a media
 //! type. A [`Params`] is a validated slice of the message; lookups walk it on demand.
 
-use crate::scan::{Cursor, is_lws, is_token, trim_lws, unquote};
+use crate::scan::{
+    ByteClass, Cursor, TOKEN, lws_len, quoted_len, trim_lws, trim_lws_start, unquote,
+};
 use std::borrow::Cow;
 
 /// A validated parameter list: the text from the first `;` to the end of the last
@@ -32,19 +34,55 @@ impl<'a> Param<'a> {
     }
 }
 
-/// Characters of a generic-param value besides token characters: `host` brings `:`,
-/// `[` and `]` (IPv6 references, RFC 5118 §4.5).
-fn is_gen_value(b: u8) -> bool {
-    is_token(b) || matches!(b, b':' | b'[' | b']')
-}
+/// Characters of a generic-param value: token characters, and the `:`, `[` and `]` that
+/// `host` brings (IPv6 references, RFC 5118 §4.5).
+static GEN_VALUE: ByteClass = TOKEN.with(b":[]");
 
 /// Characters allowed in URI parameters (`paramchar`, escaped octets included).
-fn is_uri_param_char(b: u8) -> bool {
-    is_token(b)
-        || matches!(
-            b,
-            b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'(' | b')'
-        )
+static URI_PARAM: ByteClass = TOKEN.with(b"[]/:&+$()");
+
+/// The length of the longest prefix of `b` made of whole URI parameters,
+/// `*(";" pname ["=" pvalue])`.
+fn uri_params_len(b: &[u8]) -> usize {
+    let mut end = 0;
+    while b.get(end) == Some(&b';') {
+        let name_len = URI_PARAM.run_len(&b[end + 1..]);
+        if name_len == 0 {
+            break;
+        }
+        let mut param_end = end + 1 + name_len;
+        if b.get(param_end) == Some(&b'=') {
+            let value_len = URI_PARAM.run_len(&b[param_end + 1..]);
+            if value_len == 0 {
+                break;
+            }
+            param_end += 1 + value_len;
+        }
+        end = param_end;
+    }
+    end
+}
+
+/// Where the generic-param that starts at `i` of `b` (after its `;`) ends:
+/// `token [EQUAL (token / host / quoted-string)]`, white space allowed before the name
+/// and around `=`. `None` when it is malformed.
+fn header_param_end(b: &[u8], i: usize) -> Option<usize> {
+    let name = i + lws_len(&b[i..]);
+    let name_end = name + TOKEN.run_len(&b[name..]);
+    if name_end == name {
+        return None;
+    }
+    let eq = name_end + lws_len(&b[name_end..]);
+    if b.get(eq) != Some(&b'=') {
+        return Some(name_end);
+    }
+    let value = eq + 1 + lws_len(&b[eq + 1..]);
+    let value_len = if b.get(value) == Some(&b'"') {
+        quoted_len(&b[value..])?
+    } else {
+        GEN_VALUE.run_len(&b[value..])
+    };
+    (value_len > 0).then_some(value + value_len)
 }
 
 impl<'a> Params<'a> {
@@ -52,57 +90,41 @@ impl<'a> Params<'a> {
     pub const EMPTY: Params<'static> = Params { raw: "" };
 
     /// Consumes `*(SEMI generic-param)` of a header value (RFC 3261 §25.1), white space
-    /// allowed around `;` and `=`. Returns `None` when a parameter is malformed; on
-    /// success the cursor stands after the last parameter.
+    /// allowed around `;` and `=`. Returns `None` when a parameter is malformed (the
+    /// cursor then stays where it was); on success the cursor stands after the last
+    /// parameter.
     pub fn parse_header(cur: &mut Cursor<'a>) -> Option<Params<'a>> {
+        let rest = cur.rest();
+        let b = rest.as_bytes();
         let mut start = None;
-        let mut end = cur.pos();
+        let mut end = 0;
         loop {
-            let save = cur.pos();
-            cur.skip_lws();
-            let semi = cur.pos();
-            if !cur.eat(b';') {
-                cur.set_pos(save);
+            let semi = end + lws_len(&b[end..]);
+            if b.get(semi) != Some(&b';') {
                 break;
             }
             start.get_or_insert(semi);
-            cur.skip_lws();
-            cur.token()?;
-            if cur.eat_sep(b'=') {
-                if cur.peek() == Some(b'"') {
-                    cur.quoted()?;
-                } else {
-                    cur.take_while(is_gen_value)?;
-                }
-            }
-            end = cur.pos();
+            end = header_param_end(b, semi + 1)?;
         }
+        cur.set_pos(cur.pos() + end);
         Some(Params {
-            raw: start.map_or("", |s| cur.slice(s, end)),
+            raw: start.map_or("", |s| &rest[s..end]),
         })
     }
 
     /// Validates the parameters of a URI (`;` already split off the host part).
     pub fn parse_uri(raw: &'a str) -> Option<Params<'a>> {
-        if raw.is_empty() {
-            return Some(Params { raw });
+        let params = Params::scan_uri(raw);
+        (params.raw.len() == raw.len()).then_some(params)
+    }
+
+    /// The URI parameters that start `s`: its longest prefix made of whole parameters
+    /// (empty when `s` does not start with one). The caller checks what follows.
+    pub(crate) fn scan_uri(s: &'a str) -> Params<'a> {
+        // Parameters are ASCII, so their end is a character boundary.
+        Params {
+            raw: s.get(..uri_params_len(s.as_bytes())).unwrap_or(""),
         }
-        let body = raw.strip_prefix(';')?;
-        for p in body.split(';') {
-            let (name, value) = match p.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (p, None),
-            };
-            if name.is_empty() || !name.bytes().all(is_uri_param_char) {
-                return None;
-            }
-            if let Some(v) = value
-                && (v.is_empty() || !v.bytes().all(is_uri_param_char))
-            {
-                return None;
-            }
-        }
-        Some(Params { raw })
     }
 
     /// The raw text, from the first `;`.
@@ -151,32 +173,34 @@ impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
 
     fn next(&mut self) -> Option<Param<'a>> {
-        let s = self
-            .rest
-            .trim_start_matches(|c: char| c.is_ascii() && is_lws(c as u8));
+        let s = trim_lws_start(self.rest);
         let s = s.strip_prefix(';')?;
-        // Find the end of this parameter: the next ';' outside a quoted string.
-        let b = s.as_bytes();
-        let mut quoted = false;
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\\' if quoted => i += 1,
-                b'"' => quoted = !quoted,
-                b';' if !quoted => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        let i = i.min(b.len());
-        let item = &s[..i];
-        self.rest = &s[i..];
-        let (name, value) = match item.split_once('=') {
-            Some((n, v)) => (trim_lws(n), Some(trim_lws(v))),
+        let len = param_len(s.as_bytes());
+        let item = &s[..len];
+        self.rest = &s[len..];
+        let (name, value) = match memchr::memchr(b'=', item.as_bytes()) {
+            Some(eq) => (trim_lws(&item[..eq]), Some(trim_lws(&item[eq + 1..]))),
             None => (trim_lws(item), None),
         };
         Some(Param { name, value })
     }
+}
+
+/// The length of the parameter that starts `b` (after its `;`): up to the next `;`
+/// outside a quoted string, or to the end.
+fn param_len(b: &[u8]) -> usize {
+    let mut quoted = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b';' if !quoted => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    i.min(b.len())
 }
 
 #[cfg(test)]

@@ -4,60 +4,162 @@
 //! CRLF + whitespace. Inside a value a CR or LF is always followed by whitespace (the
 //! indexer guarantees it), which is why [`is_lws`] simply treats SP, HTAB, CR and LF as
 //! linear white space: skipping them implements every `LWS` / `SWS` rule of the grammar.
+//!
+//! Character classes are [`ByteClass`] tables, built at compile time, so that testing a
+//! byte is one load whatever the size of the class.
+
+/// A set of bytes, as a 256-entry table built at compile time.
+#[derive(Debug)]
+pub(crate) struct ByteClass([bool; 256]);
+
+impl ByteClass {
+    /// The ASCII letters and digits (when `alnum`) and the bytes of `extra`.
+    pub(crate) const fn new(alnum: bool, extra: &[u8]) -> ByteClass {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = alnum && (i as u8).is_ascii_alphanumeric();
+            i += 1;
+        }
+        ByteClass(t).with(extra)
+    }
+
+    /// This class with the bytes of `extra` added.
+    pub(crate) const fn with(&self, extra: &[u8]) -> ByteClass {
+        self.set(extra, true)
+    }
+
+    /// This class with the bytes of `removed` taken out.
+    pub(crate) const fn without(&self, removed: &[u8]) -> ByteClass {
+        self.set(removed, false)
+    }
+
+    const fn set(&self, bytes: &[u8], member: bool) -> ByteClass {
+        let mut t = self.0;
+        let mut j = 0;
+        while j < bytes.len() {
+            t[bytes[j] as usize] = member;
+            j += 1;
+        }
+        ByteClass(t)
+    }
+
+    /// Whether `b` is in the class.
+    #[inline]
+    pub(crate) fn has(&self, b: u8) -> bool {
+        self.0[b as usize]
+    }
+
+    /// How many bytes at the start of `b` are in the class.
+    #[inline]
+    pub(crate) fn run_len(&self, b: &[u8]) -> usize {
+        b.iter().position(|&c| !self.has(c)).unwrap_or(b.len())
+    }
+
+    /// Whether every byte of `b` is in the class (true for an empty slice).
+    #[inline]
+    pub(crate) fn all(&self, b: &[u8]) -> bool {
+        self.run_len(b) == b.len()
+    }
+}
+
+/// The `token` rule: alphanumerics and `-.!%*_+`'~`.
+pub(crate) static TOKEN: ByteClass = ByteClass::new(true, b"-.!%*_+`'~");
+
+/// Linear white space inside a header value (see the module documentation).
+static LWS: ByteClass = ByteClass::new(false, b" \t\r\n");
 
 /// Whether `b` belongs to the `token` rule: alphanumerics and `-.!%*_+`'~`.
 #[inline]
 pub fn is_token(b: u8) -> bool {
-    TOKEN[b as usize]
+    TOKEN.has(b)
 }
 
 /// Whether `b` is white space inside a (possibly folded) header value.
 #[inline]
 pub fn is_lws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    LWS.has(b)
 }
 
-static TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-            );
-        i += 1;
+/// The length of the linear white space that starts `b` (most often none).
+#[inline]
+pub(crate) fn lws_len(b: &[u8]) -> usize {
+    match b.first() {
+        Some(&c) if is_lws(c) => LWS.run_len(b),
+        _ => 0,
     }
-    t
-};
+}
 
 /// Trims linear white space at both ends.
 #[inline]
 pub fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+    let s = trim_lws_start(s);
+    let end = s.bytes().rposition(|c| !is_lws(c)).map_or(0, |i| i + 1);
+    // White space is ASCII, so the end falls on a character boundary.
+    s.get(..end).unwrap_or("")
+}
+
+/// Trims linear white space at the start.
+#[inline]
+pub(crate) fn trim_lws_start(s: &str) -> &str {
+    s.get(lws_len(s.as_bytes())..).unwrap_or("")
 }
 
 /// Whether the whole string is a non-empty token.
 pub fn is_token_str(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token)
+    !s.is_empty() && TOKEN.all(s.as_bytes())
+}
+
+/// The value of a non-empty run of ASCII digits: `None` when `s` is not one,
+/// `Some(None)` when the value does not fit a `u32`.
+fn digits_u32(s: &str) -> Option<Option<u32>> {
+    if s.is_empty() {
+        return None;
+    }
+    // Kept at most one past `u32::MAX`, so that it cannot overflow and still tells.
+    const CAP: u64 = u32::MAX as u64 + 1;
+    let mut value = 0u64;
+    for &b in s.as_bytes() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = (value * 10 + u64::from(digit)).min(CAP);
+    }
+    Some(u32::try_from(value).ok())
 }
 
 /// Parses a non-empty run of ASCII digits into a `u32`, refusing overflow.
 pub fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    digits_u32(s).flatten()
+}
+
+/// Parses a non-empty run of ASCII digits into a `u16` (a port), refusing overflow.
+pub(crate) fn parse_u16(s: &str) -> Option<u16> {
+    parse_u32(s).and_then(|v| u16::try_from(v).ok())
 }
 
 /// Parses a non-empty run of ASCII digits, saturating at `u32::MAX` (for values the RFC
 /// says to treat as large rather than invalid, such as an overlarge Expires).
 pub fn parse_u32_saturating(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    digits_u32(s).map(|v| v.unwrap_or(u32::MAX))
+}
+
+/// The length of the quoted string that starts `b`, both quotes included; `None` when
+/// `b` does not start with `"` or the string is not closed.
+pub(crate) fn quoted_len(b: &[u8]) -> Option<usize> {
+    if b.first() != Some(&b'"') {
         return None;
     }
-    Some(s.parse().unwrap_or(u32::MAX))
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// A cursor over a header value. Every method that fails leaves the position unchanged.
@@ -104,11 +206,9 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips linear white space.
+    #[inline]
     pub fn skip_lws(&mut self) {
-        let b = self.s.as_bytes();
-        while self.pos < b.len() && is_lws(b[self.pos]) {
-            self.pos += 1;
-        }
+        self.pos += lws_len(&self.s.as_bytes()[self.pos..]);
     }
 
     /// Consumes `c` if it is next (no white space skipped).
@@ -136,11 +236,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes a non-empty token.
+    #[inline]
     pub fn token(&mut self) -> Option<&'a str> {
         self.take_while(is_token)
     }
 
     /// Consumes a non-empty run of bytes matching `f`.
+    #[inline]
     pub fn take_while(&mut self, f: impl Fn(u8) -> bool) -> Option<&'a str> {
         let b = self.s.as_bytes();
         let start = self.pos;
@@ -159,23 +261,19 @@ impl<'a> Cursor<'a> {
 
     /// Consumes a quoted string and returns what is between the quotes, still escaped.
     pub fn quoted(&mut self) -> Option<&'a str> {
-        let b = self.s.as_bytes();
-        if b.get(self.pos) != Some(&b'"') {
-            return None;
-        }
-        let mut i = self.pos + 1;
-        while i < b.len() {
-            match b[i] {
-                b'\\' => i += 2,
-                b'"' => {
-                    let inner = self.s.get(self.pos + 1..i)?;
-                    self.pos = i + 1;
-                    return Some(inner);
-                }
-                _ => i += 1,
-            }
-        }
-        None
+        let len = quoted_len(&self.s.as_bytes()[self.pos..])?;
+        let inner = self.s.get(self.pos + 1..self.pos + len - 1)?;
+        self.pos += len;
+        Some(inner)
+    }
+
+    /// Consumes up to (not including) the first `stop` (an ASCII byte), or to the end.
+    pub fn until(&mut self, stop: u8) -> &'a str {
+        let start = self.pos;
+        let rest = &self.s.as_bytes()[start..];
+        self.pos += memchr::memchr(stop, rest).unwrap_or(rest.len());
+        // An ASCII `stop` always falls on a character boundary.
+        self.s.get(start..self.pos).unwrap_or("")
     }
 
     /// Consumes up to (not including) the first byte in `stops`, or to the end.

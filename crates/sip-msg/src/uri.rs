@@ -4,7 +4,8 @@
 
 use crate::error::ParseError;
 use crate::params::Params;
-use crate::scan::is_token;
+use crate::scan::{ByteClass, is_token, parse_u16};
+use memchr::memchr;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -69,20 +70,34 @@ pub enum Host<'a> {
 impl Host<'_> {
     /// Parses a host: a bracketed IPv6 reference, a dotted IPv4 address or a host name.
     pub fn parse(s: &str) -> Option<Host<'_>> {
-        if let Some(inner) = s.strip_prefix('[') {
-            return inner.strip_suffix(']')?.parse().ok().map(Host::V6);
+        let (host, len) = Host::scan(s)?;
+        (len == s.len()).then_some(host)
+    }
+
+    /// Reads the host that starts `s`: a bracketed IPv6 reference, a dotted IPv4 address
+    /// (a run of digits and dots not followed by another host name character) or a host
+    /// name. Returns the host and its length in `s`; the caller checks what follows.
+    pub(crate) fn scan(s: &str) -> Option<(Host<'_>, usize)> {
+        let b = s.as_bytes();
+        if b.first() == Some(&b'[') {
+            let close = memchr(b']', b)?;
+            let v6 = s.get(1..close)?.parse().ok()?;
+            return Some((Host::V6(v6), close + 1));
         }
-        if s.is_empty() {
-            return None;
+        let ends_name = |len: usize| !b.get(len).is_some_and(|&c| HOST_NAME.has(c));
+        if b.first().is_some_and(u8::is_ascii_digit) {
+            if let Some((v4, len)) = ipv4_prefix(b)
+                && ends_name(len)
+            {
+                return Some((Host::V4(v4), len));
+            }
+            // Digits and dots only, but not an IPv4 address.
+            if ends_name(DIGIT_OR_DOT.run_len(b)) {
+                return None;
+            }
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return s.parse().ok().map(Host::V4);
-        }
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        let label_ok = !s.starts_with(['.', '-']) && !s.contains("..");
-        (ok && label_ok).then_some(Host::Domain(s))
+        let len = domain_len(b)?;
+        Some((Host::Domain(&s[..len]), len))
     }
 
     /// The address, when the host is an IP literal.
@@ -114,58 +129,97 @@ impl fmt::Display for Host<'_> {
     }
 }
 
+/// The characters of a URI scheme after its first letter (RFC 3986 §3.1).
+static SCHEME: ByteClass = ByteClass::new(true, b"+-.");
+
 /// `user` characters: unreserved, escaped and `user-unreserved` (RFC 3261 §25.1).
-fn is_user_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b'&'
-                | b'='
-                | b'+'
-                | b'$'
-                | b','
-                | b';'
-                | b'?'
-                | b'/'
-        )
-}
+static USER: ByteClass = ByteClass::new(true, b"-_.!~*'()%&=+$,;?/");
 
-fn is_password_char(b: u8) -> bool {
-    is_user_char(b) && !matches!(b, b';' | b'?' | b'/')
-}
+/// `password` characters: those of a user but `;`, `?` and `/`.
+static PASSWORD: ByteClass = USER.without(b";?/");
 
-fn is_header_char(b: u8) -> bool {
-    is_user_char(b) && !matches!(b, b';' | b',') || matches!(b, b'[' | b']' | b':')
-}
+/// The characters of URI headers (`hname=hvalue`): those of a user but `;` and `,`, and
+/// `[`, `]`, `:` besides.
+static URI_HEADER: ByteClass = USER.without(b";,").with(b"[]:");
 
-fn is_tel_char(b: u8) -> bool {
-    b.is_ascii_hexdigit() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
-}
+/// The characters of a tel number after its optional `+`.
+static TEL: ByteClass = ByteClass::new(false, b"0123456789abcdefABCDEF+-.()*#");
+
+/// The characters of a host name (and of a dotted IPv4 address).
+static HOST_NAME: ByteClass = ByteClass::new(true, b"-._");
+
+/// The characters of a dotted IPv4 address.
+static DIGIT_OR_DOT: ByteClass = ByteClass::new(false, b"0123456789.");
 
 /// Checks that every `%` starts a `%HH` escape.
 fn escapes_ok(s: &str) -> bool {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            match (b.get(i + 1), b.get(i + 2)) {
-                (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
-                _ => return false,
+    b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || matches!(b.get(i + 1..i + 3), Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit())
+    })
+}
+
+/// The length of the host name that starts `b`: the run of letters, digits, `-`, `_`
+/// and `.` (a trailing dot included), which must not start with `.` or `-` nor hold an
+/// empty label (`..`).
+fn domain_len(b: &[u8]) -> Option<usize> {
+    let len = HOST_NAME.run_len(b);
+    let name = &b[..len];
+    if matches!(name.first(), None | Some(b'.' | b'-')) {
+        return None;
+    }
+    // Without an early exit, so that the compiler can compare many pairs at once.
+    let empty_label = name
+        .iter()
+        .zip(&name[1..])
+        .fold(false, |found, (&x, &y)| found | (x == b'.' && y == b'.'));
+    (!empty_label).then_some(len)
+}
+
+/// Reads the dotted quad that starts `b` as `std` parses one: four decimal octets up to
+/// 255, without leading zeros (`0` itself is fine). Returns the address and its length;
+/// the caller checks what follows.
+fn ipv4_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let mut octets = [0u8; 4];
+    let mut len = 0;
+    for (i, octet) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            if b.get(len) != Some(&b'.') {
+                return None;
             }
-        } else {
-            i += 1;
+            len += 1;
+        }
+        let (value, digits) = octet_prefix(&b[len..])?;
+        *octet = value;
+        len += digits;
+    }
+    Some((Ipv4Addr::from(octets), len))
+}
+
+/// Reads the octet that starts `b`: `0`, or up to three digits not starting with `0`.
+/// Returns its value and its number of digits.
+fn octet_prefix(b: &[u8]) -> Option<(u8, usize)> {
+    let digit = |i: usize| b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    let mut value = u16::from(digit(0)?);
+    let mut len = 1;
+    if value != 0 {
+        while len < 3
+            && let Some(d) = digit(len)
+        {
+            value = value * 10 + u16::from(d);
+            len += 1;
         }
     }
-    true
+    Some((u8::try_from(value).ok()?, len))
+}
+
+/// Parses a port: one to five digits, up to 65535.
+fn parse_port(digits: &str) -> Option<u16> {
+    if digits.len() > 5 {
+        return None;
+    }
+    parse_u16(digits)
 }
 
 /// Decodes `%HH` escapes. The result is bytes: `%00` stays a NUL and never shortens the
@@ -196,18 +250,12 @@ pub fn unescape(s: &str) -> Cow<'_, [u8]> {
 impl<'a> Uri<'a> {
     /// Parses a URI that spans the whole of `s` (no surrounding white space).
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
-        let colon = s.find(':').ok_or(ParseError::Uri)?;
-        let scheme = &s[..colon];
-        let scheme_ok = scheme
-            .as_bytes()
-            .first()
-            .is_some_and(u8::is_ascii_alphabetic)
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        if !scheme_ok {
+        let b = s.as_bytes();
+        let colon = SCHEME.run_len(b);
+        if !b.first().is_some_and(u8::is_ascii_alphabetic) || b.get(colon) != Some(&b':') {
             return Err(ParseError::Uri);
         }
+        let scheme = &s[..colon];
         let rest = &s[colon + 1..];
         if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
             SipUri::parse_after_scheme(s, rest, scheme.len() == 4).map(Uri::Sip)
@@ -256,63 +304,36 @@ impl fmt::Display for Uri<'_> {
 }
 
 impl<'a> SipUri<'a> {
+    /// Parses what follows `sip:` or `sips:`, in one pass: userinfo, host, port,
+    /// parameters, headers.
     fn parse_after_scheme(raw: &'a str, rest: &'a str, secure: bool) -> Result<Self, ParseError> {
         let err = ParseError::Uri;
-        let (userinfo, hostpart) = match rest.find('@') {
-            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-            None => (None, rest),
+        let (user, password, hostpart) = split_userinfo(rest).ok_or(err)?;
+        let (host, mut pos) = Host::scan(hostpart).ok_or(err)?;
+        let b = hostpart.as_bytes();
+        let port = if b.get(pos) == Some(&b':') {
+            let digits = &hostpart[pos + 1..];
+            let len = digits.bytes().take_while(u8::is_ascii_digit).count();
+            pos += 1 + len;
+            Some(parse_port(&digits[..len]).ok_or(err)?)
+        } else {
+            None
         };
-        let (user, password) = match userinfo {
-            None => (None, None),
-            Some(ui) => {
-                let (u, p) = match ui.find(':') {
-                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
-                    None => (ui, None),
-                };
-                if u.is_empty() || !u.bytes().all(is_user_char) || !escapes_ok(u) {
-                    return Err(err);
-                }
-                if let Some(p) = p
-                    && (!p.bytes().all(is_password_char) || !escapes_ok(p))
-                {
-                    return Err(err);
-                }
-                (Some(u), p)
-            }
-        };
-        let (before_headers, headers) = match hostpart.find('?') {
-            Some(q) => (&hostpart[..q], Some(&hostpart[q + 1..])),
-            None => (hostpart, None),
-        };
-        if let Some(h) = headers {
-            let ok = !h.is_empty()
-                && h.split('&').all(|kv| match kv.split_once('=') {
-                    Some((k, v)) => {
-                        !k.is_empty()
-                            && k.bytes().all(is_header_char)
-                            && v.bytes().all(is_header_char)
-                    }
-                    None => false,
-                })
-                && escapes_ok(h);
-            if !ok {
-                return Err(err);
-            }
-        }
-        let (hostport, params) = match before_headers.find(';') {
-            Some(sc) => (&before_headers[..sc], &before_headers[sc..]),
-            None => (before_headers, ""),
-        };
-        let params = Params::parse_uri(params).ok_or(err)?;
+        let params = Params::scan_uri(&hostpart[pos..]);
         if !escapes_ok(params.as_str()) {
             return Err(err);
         }
-        let (host, port) = split_host_port(hostport).ok_or(err)?;
+        pos += params.as_str().len();
+        let headers = match b.get(pos) {
+            None => None,
+            Some(b'?') if uri_headers_ok(&hostpart[pos + 1..]) => Some(&hostpart[pos + 1..]),
+            Some(_) => return Err(err),
+        };
         Ok(SipUri {
             secure,
             user,
             password,
-            host: Host::parse(host).ok_or(err)?,
+            host,
             port,
             params,
             headers,
@@ -386,6 +407,43 @@ impl<'a> SipUri<'a> {
     }
 }
 
+/// Splits the userinfo off what follows the scheme of a SIP URI: the user and the
+/// password (both still escaped) and the text after the `@`. Without an `@` there is no
+/// userinfo; `None` when what precedes the first `@` is not a valid userinfo.
+fn split_userinfo(rest: &str) -> Option<(Option<&str>, Option<&str>, &str)> {
+    let b = rest.as_bytes();
+    let user_end = USER.run_len(b);
+    let (password, end) = if b.get(user_end) == Some(&b':') {
+        let start = user_end + 1;
+        let end = start + PASSWORD.run_len(&b[start..]);
+        (Some(&rest[start..end]), end)
+    } else {
+        (None, user_end)
+    };
+    if b.get(end) != Some(&b'@') {
+        // An `@` further on would end a userinfo holding a character it may not hold.
+        return memchr(b'@', &b[end..])
+            .is_none()
+            .then_some((None, None, rest));
+    }
+    let user = &rest[..user_end];
+    let ok = !user.is_empty() && escapes_ok(user) && password.is_none_or(escapes_ok);
+    ok.then_some((Some(user), password, &rest[end + 1..]))
+}
+
+/// Checks the headers of a SIP URI (after the `?`): `hname=hvalue` pairs joined by `&`,
+/// with valid escapes.
+fn uri_headers_ok(h: &str) -> bool {
+    !h.is_empty()
+        && h.split('&').all(|kv| match kv.split_once('=') {
+            Some((k, v)) => {
+                !k.is_empty() && URI_HEADER.all(k.as_bytes()) && URI_HEADER.all(v.as_bytes())
+            }
+            None => false,
+        })
+        && escapes_ok(h)
+}
+
 /// Every parameter of `a` either matches a parameter of the same name in `b`, or is
 /// absent from `b` and is not one of `transport`, `user`, `ttl`, `method`, `maddr`
 /// (which never match their absence, even with their default value).
@@ -442,12 +500,7 @@ pub fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
         }
     };
     let port = match port {
-        Some(p) => {
-            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            Some(p.parse::<u16>().ok()?)
-        }
+        Some(p) => Some(parse_port(p)?),
         None => None,
     };
     Some((host, port))
@@ -455,12 +508,9 @@ pub fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
 
 impl<'a> TelUri<'a> {
     fn parse_after_scheme(raw: &'a str, rest: &'a str) -> Result<Self, ParseError> {
-        let (number, params) = match rest.find(';') {
-            Some(sc) => (&rest[..sc], &rest[sc..]),
-            None => (rest, ""),
-        };
+        let (number, params) = rest.split_at(memchr(b';', rest.as_bytes()).unwrap_or(rest.len()));
         let digits = number.strip_prefix('+').unwrap_or(number);
-        if digits.is_empty() || !digits.bytes().all(is_tel_char) {
+        if digits.is_empty() || !TEL.all(digits.as_bytes()) {
             return Err(ParseError::Uri);
         }
         let params = Params::parse_uri(params).ok_or(ParseError::Uri)?;
@@ -571,6 +621,39 @@ mod tests {
             Uri::parse("tel:+1-201-555-0123;phone-context=x"),
             Ok(Uri::Tel(_))
         ));
+    }
+
+    #[test]
+    fn dotted_quads_as_std_reads_them() {
+        let parts = [
+            "", "0", "00", "01", "7", "10", "99", "100", "199", "255", "256", "0255", "1000",
+        ];
+        for a in parts {
+            for b in parts {
+                for tail in ["", ".", ".9", ".1.2", ".1.2.3"] {
+                    let s = format!("{a}.{b}{tail}");
+                    let s = if tail.is_empty() {
+                        format!("1.2.{s}")
+                    } else {
+                        s
+                    };
+                    let std = s.parse::<Ipv4Addr>().ok().map(Host::V4);
+                    assert_eq!(Host::parse(&s), std, "{s}");
+                }
+            }
+        }
+        assert_eq!(Host::parse("1.2.3.4a"), Some(Host::Domain("1.2.3.4a")));
+        assert_eq!(Host::parse("1.2.3"), None);
+    }
+
+    #[test]
+    fn host_names() {
+        for good in ["example.com", "example.com.", "a_b-c.d", "x"] {
+            assert_eq!(Host::parse(good), Some(Host::Domain(good)), "{good}");
+        }
+        for bad in ["", ".example.com", "-a.b", "a..b", "a b", "[::1", "[::1]x"] {
+            assert_eq!(Host::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
