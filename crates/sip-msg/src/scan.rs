@@ -56,6 +56,12 @@ impl ByteClass {
         b.iter().position(|&c| !self.has(c)).unwrap_or(b.len())
     }
 
+    /// The position of the first byte of `b` that is in the class.
+    #[inline]
+    pub(crate) fn find(&self, b: &[u8]) -> Option<usize> {
+        b.iter().position(|&c| self.has(c))
+    }
+
     /// Whether every byte of `b` is in the class (true for an empty slice).
     #[inline]
     pub(crate) fn all(&self, b: &[u8]) -> bool {

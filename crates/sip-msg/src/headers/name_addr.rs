@@ -4,7 +4,7 @@
 use crate::error::ParseError;
 use crate::header::HeaderName;
 use crate::params::Params;
-use crate::scan::{Cursor, is_lws, is_token, trim_lws, unquote};
+use crate::scan::{ByteClass, Cursor, TOKEN, trim_lws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
 
@@ -30,46 +30,16 @@ impl<'a> NameAddr<'a> {
         let err = ParseError::Malformed(name);
         let mut c = Cursor::new(s);
         c.skip_lws();
-        let mut display = None;
-        let mut display_quoted = false;
-        if c.peek() == Some(b'"') {
-            display = Some(c.quoted().ok_or(err)?);
-            display_quoted = true;
-            c.skip_lws();
-            if c.peek() != Some(b'<') {
-                return Err(err);
-            }
-        } else if let Some(lt) = c
-            .rest()
-            .bytes()
-            .position(|b| !(is_token(b) || is_lws(b)))
-            .filter(|&i| c.rest().as_bytes()[i] == b'<')
-        {
-            // `*(token LWS) <`. Anything else before the first `<` (a `:` after a
-            // scheme, a `;`) means an addr-spec, whose parameters may hold a `<` of
-            // their own in a quoted string.
-            let before = &c.rest()[..lt];
-            let words = trim_lws(before);
-            if !words.is_empty() {
-                display = Some(words);
-            }
-            c.set_pos(c.pos() + lt);
-        }
+        let (display, display_quoted) = display_name(&mut c).ok_or(err)?;
         let bracketed = c.eat(b'<');
         let uri_str = if bracketed {
-            let inner = c.until_any(b">");
+            let inner = c.until(b'>');
             if !c.eat(b'>') {
                 return Err(err);
             }
             inner
         } else {
-            // addr-spec: the URI ends at the first `;` (which starts header parameters)
-            // and may not carry URI headers (RFC 3261 §20).
-            let spec = c.until_any(b"; \t\r\n");
-            if spec.contains(['?', ',']) {
-                return Err(err);
-            }
-            spec
+            addr_spec(&mut c).ok_or(err)?
         };
         let uri = Uri::parse(uri_str).map_err(|_| err)?;
         let params = Params::parse_header(&mut c).ok_or(err)?;
@@ -145,6 +115,46 @@ impl<'a> NameAddr<'a> {
             .unwrap_or("");
         raw.split(',').map(str::trim).filter(|m| !m.is_empty())
     }
+}
+
+/// The bytes that may make up an unquoted display name: tokens and white space.
+static DISPLAY_WORDS: ByteClass = TOKEN.with(b" \t\r\n");
+
+/// The bytes that end an addr-spec (`;`, white space), or make it invalid (`?`, `,`).
+static ADDR_SPEC_END: ByteClass = ByteClass::new(false, b"; \t\r\n?,");
+
+/// Consumes the display name, if any, up to the `<` of a name-addr: a quoted string
+/// (which must be followed by `<`), or `*(token LWS)` followed by `<`. Anything else
+/// before the first `<` (a `:` after a scheme, a `;`) means an addr-spec, whose
+/// parameters may hold a `<` of their own in a quoted string: then nothing is consumed.
+/// Returns the name (`None` when absent) and whether it was quoted; `None` when a quoted
+/// name is unterminated or not followed by `<`.
+fn display_name<'a>(c: &mut Cursor<'a>) -> Option<(Option<&'a str>, bool)> {
+    if c.peek() == Some(b'"') {
+        let quoted = c.quoted()?;
+        c.skip_lws();
+        return (c.peek() == Some(b'<')).then_some((Some(quoted), true));
+    }
+    let rest = c.rest();
+    let len = DISPLAY_WORDS.run_len(rest.as_bytes());
+    if rest.as_bytes().get(len) != Some(&b'<') {
+        return Some((None, false));
+    }
+    c.set_pos(c.pos() + len);
+    let words = trim_lws(&rest[..len]);
+    Some(((!words.is_empty()).then_some(words), false))
+}
+
+/// Consumes an addr-spec: the URI ends at the first `;` (which starts header parameters)
+/// or white space, and may carry neither URI headers nor a comma (RFC 3261 §20).
+fn addr_spec<'a>(c: &mut Cursor<'a>) -> Option<&'a str> {
+    let rest = c.rest();
+    let len = ADDR_SPEC_END.find(rest.as_bytes()).unwrap_or(rest.len());
+    if matches!(rest.as_bytes().get(len), Some(b'?' | b',')) {
+        return None;
+    }
+    c.set_pos(c.pos() + len);
+    Some(&rest[..len])
 }
 
 /// A Contact value: an address, or `*` (only valid in a REGISTER with Expires 0).

@@ -4,7 +4,7 @@ use crate::Transport;
 use crate::error::ParseError;
 use crate::header::HeaderName;
 use crate::params::Params;
-use crate::scan::Cursor;
+use crate::scan::{Cursor, parse_u16};
 use crate::uri::Host;
 use std::net::IpAddr;
 
@@ -48,22 +48,10 @@ impl<'a> Via<'a> {
         }
         let transport_token = c.token().ok_or(err)?;
         c.skip_lws();
-        let host_str = if c.peek() == Some(b'[') {
-            c.until_any(b"]");
-            if !c.eat(b']') {
-                return Err(err);
-            }
-            let end = c.pos();
-            let start = s[..end].rfind('[').ok_or(err)?;
-            &s[start..end]
-        } else {
-            c.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-                .ok_or(err)?
-        };
-        let host = Host::parse(host_str).ok_or(err)?;
+        let (host, host_str) = sent_by_host(&mut c).ok_or(err)?;
         let port = if c.eat_sep(b':') {
             let digits = c.take_while(|b| b.is_ascii_digit()).ok_or(err)?;
-            Some(digits.parse::<u16>().map_err(|_| err)?)
+            Some(parse_u16(digits).ok_or(err)?)
         } else {
             None
         };
@@ -143,6 +131,25 @@ impl<'a> Via<'a> {
         self.port
             .unwrap_or_else(|| self.transport().map_or(5060, Transport::default_port))
     }
+}
+
+/// Consumes the host of a sent-by: the host and its text (brackets kept for IPv6).
+fn sent_by_host<'a>(c: &mut Cursor<'a>) -> Option<(Host<'a>, &'a str)> {
+    if c.peek() == Some(b'[') {
+        let start = c.pos();
+        c.until(b']');
+        if !c.eat(b']') {
+            return None;
+        }
+        // From the last `[`: `[[::1]` is read as `[::1]`.
+        let bracketed = c.slice(start, c.pos());
+        let host_str = &bracketed[bracketed.rfind('[')?..];
+        return Some((Host::parse(host_str)?, host_str));
+    }
+    let (host, len) = Host::scan(c.rest())?;
+    let host_str = c.slice(c.pos(), c.pos() + len);
+    c.set_pos(c.pos() + len);
+    Some((host, host_str))
 }
 
 #[cfg(test)]
