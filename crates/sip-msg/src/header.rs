@@ -2,6 +2,7 @@
 //! comma-separated header values (§7.3.1).
 
 use crate::scan::trim_lws;
+use memchr::{memchr2, memchr3};
 
 macro_rules! header_names {
     ($( $variant:ident => $canonical:literal $(, $compact:literal)? ; )*) => {
@@ -37,21 +38,77 @@ macro_rules! header_names {
 
             /// Recognises a header name (long or compact form, any case).
             pub fn from_name(name: &str) -> HeaderName {
-                let b = name.as_bytes();
-                if b.len() == 1 {
-                    let c = b[0].to_ascii_lowercase() as char;
-                    $($(if c == $compact { return HeaderName::$variant; })?)*
-                    return HeaderName::Other;
+                match name.as_bytes() {
+                    [c] => COMPACT[c.to_ascii_lowercase() as usize],
+                    _ => long_name(name),
                 }
-                $(
-                    if b.len() == $canonical.len() && name.eq_ignore_ascii_case($canonical) {
-                        return HeaderName::$variant;
-                    }
-                )*
-                HeaderName::Other
             }
         }
+
+        /// Every header with a name of its own, with that name.
+        const KNOWN: &[(HeaderName, &str)] = &[$((HeaderName::$variant, $canonical),)*];
+
+        /// The header of each compact form, by its lower-case letter.
+        static COMPACT: [HeaderName; 256] = {
+            let mut t = [HeaderName::Other; 256];
+            $($(t[$compact as usize] = HeaderName::$variant;)?)*
+            t
+        };
     };
+}
+
+/// The number of slots of [`BY_HASH`]: a power of two, at least twice [`KNOWN`].
+const SLOTS: usize = 128;
+
+/// A case-insensitive hash of a long header name, from its length and its first and
+/// last bytes (which tell every known name apart but a few, found by probing).
+const fn name_hash(b: &[u8]) -> usize {
+    let (first, last) = match b {
+        [first, .., last] => (*first | 0x20, *last | 0x20),
+        _ => (0, 0),
+    };
+    (b.len() * 31 + first as usize * 7 + last as usize) % SLOTS
+}
+
+/// Open addressing over [`KNOWN`]: each slot holds an index into it plus one, or 0 when
+/// empty. A name is looked for from the slot of its hash to the next empty one.
+static BY_HASH: [u8; SLOTS] = {
+    let mut t = [0u8; SLOTS];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let mut slot = name_hash(KNOWN[i].1.as_bytes());
+        while t[slot] != 0 {
+            slot = (slot + 1) % SLOTS;
+        }
+        t[slot] = (i + 1) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Recognises a long header name, in any case.
+fn long_name(name: &str) -> HeaderName {
+    let mut slot = name_hash(name.as_bytes());
+    loop {
+        let Some(&(header, canonical)) = KNOWN.get(usize::from(BY_HASH[slot]).wrapping_sub(1))
+        else {
+            return HeaderName::Other;
+        };
+        if same_name(name.as_bytes(), canonical.as_bytes()) {
+            return header;
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
+
+/// Whether `name` is `canonical` in any case; quick when it is written in the canonical
+/// case, as it usually is.
+fn same_name(name: &[u8], canonical: &[u8]) -> bool {
+    name.len() == canonical.len()
+        && name
+            .iter()
+            .zip(canonical)
+            .all(|(&x, &c)| x == c || (c.is_ascii_alphabetic() && x ^ 0x20 == c))
 }
 
 header_names! {
@@ -139,25 +196,39 @@ impl<'a> Iterator for ListIter<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let s = self.rest?;
-        let b = s.as_bytes();
-        let (mut quoted, mut angle) = (false, false);
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\\' if quoted => i += 1,
-                b'"' => quoted = !quoted,
-                b'<' if !quoted => angle = true,
-                b'>' if !quoted => angle = false,
-                b',' if !quoted && !angle => {
-                    self.rest = Some(&s[i + 1..]);
-                    return Some(trim_lws(&s[..i]));
-                }
-                _ => {}
-            }
-            i += 1;
+        let len = element_len(s.as_bytes());
+        self.rest = s.get(len + 1..);
+        Some(trim_lws(&s[..len]))
+    }
+}
+
+/// The length of the list element that starts `b`: up to the first comma outside quoted
+/// strings and angle brackets, or to the end. Jumps from one byte that matters in the
+/// current state to the next.
+fn element_len(b: &[u8]) -> usize {
+    let (mut quoted, mut angle) = (false, false);
+    let mut i = 0;
+    loop {
+        let rest = b.get(i..).unwrap_or_default();
+        let next = if quoted {
+            memchr2(b'"', b'\\', rest)
+        } else if angle {
+            memchr2(b'"', b'>', rest)
+        } else {
+            memchr3(b'"', b'<', b',', rest)
+        };
+        let Some(skip) = next else {
+            return b.len();
+        };
+        i += skip;
+        match b[i] {
+            b'\\' => i += 1,
+            b'"' => quoted = !quoted,
+            b'<' => angle = true,
+            b'>' => angle = false,
+            _ => return i,
         }
-        self.rest = None;
-        Some(trim_lws(s))
+        i += 1;
     }
 }
 
@@ -182,6 +253,21 @@ mod tests {
         );
         assert_eq!(HeaderName::CallId.canonical(), "Call-ID");
         assert_eq!(HeaderName::Contact.compact(), Some('m'));
+    }
+
+    #[test]
+    fn every_known_name_in_any_case() {
+        for &(header, canonical) in KNOWN {
+            assert_eq!(HeaderName::from_name(canonical), header);
+            assert_eq!(HeaderName::from_name(&canonical.to_uppercase()), header);
+            assert_eq!(HeaderName::from_name(&canonical.to_lowercase()), header);
+            assert_eq!(
+                HeaderName::from_name(&format!("X{canonical}")),
+                HeaderName::Other
+            );
+        }
+        assert_eq!(HeaderName::from_name("Content\rLength"), HeaderName::Other);
+        assert_eq!(HeaderName::from_name(""), HeaderName::Other);
     }
 
     #[test]
