@@ -64,7 +64,13 @@ impl Keepalive {
 
     /// Takes `msg` if it answers one of our pings; the proxy never sees it.
     pub fn pong(&self, msg: &Message) -> bool {
-        if msg.is_request() {
+        // Every response passes here: a look for our branch prefix in the raw top Via
+        // line comes before any parsing.
+        if msg.is_request()
+            || !msg
+                .header(HeaderName::Via)
+                .is_some_and(|v| v.contains(PING_BRANCH))
+        {
             return false;
         }
         let Some(branch) = msg

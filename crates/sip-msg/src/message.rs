@@ -345,38 +345,41 @@ impl Message {
         let (start, start_a, start_b) = parse_start_line(b, first, line_end)?;
         let start_line = Span::new(first, nl + 1);
 
-        // Header fields.
+        // Header fields: one pass of a newline iterator over the rest of the buffer. A
+        // line end followed by SP or HT folds the next line into the field.
         let mut fields: Vec<Field> = Vec::with_capacity(16);
+        let mut newlines = memchr::memchr_iter(b'\n', &b[nl + 1..]).map(|o| nl + 1 + o);
         let mut pos = nl + 1;
         let (head_end, body_start) = loop {
             if pos >= b.len() {
                 // A datagram may end right after the last header (RFC 4475 §3.1.2.15).
                 break (b.len(), b.len());
             }
-            let next_nl = memchr(b'\n', &b[pos..]).map(|o| pos + o);
-            let first_end = next_nl.unwrap_or(b.len());
-            let content = &b[pos..first_end];
-            let content = content.strip_suffix(b"\r").unwrap_or(content);
-            if content.is_empty() {
-                break (pos, next_nl.map_or(b.len(), |n| n + 1));
+            let Some(mut end_nl) = newlines.next() else {
+                // Every header line ends with a line end (RFC 3261 §7.3): a datagram may
+                // lack the empty line after the last header (RFC 4475 §3.1.2.15), not the
+                // CRLF of the line itself, which would leave an edit nowhere to append a
+                // header. A lone CR is an unterminated empty line.
+                if &b[pos..] == b"\r" {
+                    break (pos, b.len());
+                }
+                return Err(ParseError::Unterminated);
+            };
+            if end_nl == pos || (end_nl == pos + 1 && b[pos] == b'\r') {
+                break (pos, end_nl + 1);
             }
-            // Extend over folded continuation lines.
-            let mut end_nl = next_nl;
-            while let Some(n) = end_nl {
-                match b.get(n + 1) {
-                    Some(b' ' | b'\t') => end_nl = memchr(b'\n', &b[n + 1..]).map(|o| n + 1 + o),
-                    _ => break,
+            while matches!(b.get(end_nl + 1), Some(b' ' | b'\t')) {
+                match newlines.next() {
+                    Some(n) => end_nl = n,
+                    None => return Err(ParseError::Unterminated),
                 }
             }
-            // Every header line ends with a line end (RFC 3261 §7.3): a datagram may lack
-            // the empty line after the last header (RFC 4475 §3.1.2.15), not the CRLF of
-            // the line itself, which would leave an edit nowhere to append a header.
-            let end_nl = end_nl.ok_or(ParseError::Unterminated)?;
             let line_stop = end_nl + 1;
-            let mut value_end = end_nl;
-            if value_end > pos && b[value_end - 1] == b'\r' {
-                value_end -= 1;
-            }
+            let value_end = if b[end_nl - 1] == b'\r' {
+                end_nl - 1
+            } else {
+                end_nl
+            };
             let (name_end, value_start) =
                 split_header_line(&b[pos..value_end]).ok_or(ParseError::HeaderLine)?;
             let (vs, ve) = trim_span(b, pos + value_start, value_end);
