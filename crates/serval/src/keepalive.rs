@@ -12,7 +12,7 @@ use crate::router::unix_seconds;
 use bytes::Bytes;
 use registrar::{Aor, Binding, LocationService, LocationStore};
 use sip_core::proxy::routing::Interface;
-use sip_msg::{Message, Transport};
+use sip_msg::{HeaderName, Message, Transport};
 use sip_transport::{Route, Sender};
 use std::collections::HashMap;
 use std::net::SocketAddr;
