@@ -3,16 +3,21 @@
 //! usrloc's hash table with per-slot locks does).
 
 use crate::binding::{Aor, Binding};
+use foldhash::quality::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const SHARDS: usize = 64;
 
+/// One shard: foldhash with a per-process random seed (SipHash cost more than the rest
+/// of a lookup; the seed keeps collisions out of a registering client's reach).
+type Table = HashMap<Aor, Vec<Binding>, RandomState>;
+
 /// The table.
 #[derive(Debug)]
 pub struct Location {
-    shards: Vec<RwLock<HashMap<Aor, Vec<Binding>>>>,
+    shards: Vec<RwLock<Table>>,
     hasher: RandomState,
 }
 
@@ -20,7 +25,7 @@ impl Default for Location {
     fn default() -> Self {
         Location {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 }
@@ -31,13 +36,13 @@ impl Location {
         (self.hasher.hash_one(aor) as usize) % SHARDS
     }
 
-    fn read(&self, i: usize) -> RwLockReadGuard<'_, HashMap<Aor, Vec<Binding>>> {
+    fn read(&self, i: usize) -> RwLockReadGuard<'_, Table> {
         self.shards[i]
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self, i: usize) -> RwLockWriteGuard<'_, HashMap<Aor, Vec<Binding>>> {
+    fn write(&self, i: usize) -> RwLockWriteGuard<'_, Table> {
         self.shards[i]
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -20,7 +20,7 @@ use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, Reply, RoutingRequest,
 use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
 use sip_transport::{Handler, Inbound, Route, SendFailure, Sender};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc;
@@ -57,6 +57,8 @@ enum Input {
 /// Hands each message to the proxy shard of its call.
 pub struct ProxyHandler {
     shards: Vec<mpsc::Sender<Input>>,
+    /// Picks the shard of a Call-ID.
+    hasher: foldhash::fast::RandomState,
     limits: Limits,
     /// The Server header of our own answers.
     server: String,
@@ -98,6 +100,7 @@ impl ProxyHandler {
             .collect();
         ProxyHandler {
             shards,
+            hasher: foldhash::fast::RandomState::default(),
             limits,
             server,
             keepalive,
@@ -109,9 +112,7 @@ impl ProxyHandler {
 impl ProxyHandler {
     /// The shard of a call.
     fn shard_of(&self, call_id: &str) -> usize {
-        let mut h = DefaultHasher::new();
-        call_id.hash(&mut h);
-        (h.finish() % self.shards.len() as u64) as usize
+        (self.hasher.hash_one(call_id) % self.shards.len() as u64) as usize
     }
 }
 

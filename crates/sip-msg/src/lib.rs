@@ -28,6 +28,7 @@ pub mod header;
 pub mod headers;
 pub mod message;
 pub mod params;
+mod parsed;
 pub mod response;
 pub mod scan;
 pub mod uri;

@@ -182,6 +182,8 @@ pub struct Message {
     /// Where the empty line that ends the header section begins.
     pub(crate) head_end: u32,
     body: Span,
+    /// The top Via, From and To, once parsed.
+    pub(crate) parsed: crate::parsed::Parsed,
 }
 
 /// What [`frame_stream`] found at the start of a stream buffer.
@@ -428,6 +430,7 @@ impl Message {
             fields,
             head_end: head_end as u32,
             body: Span::new(body_start, body_end),
+            parsed: crate::parsed::Parsed::default(),
         })
     }
 

@@ -127,6 +127,11 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A list already validated once (a cached parse, [`crate::parsed`]).
+    pub(crate) fn from_validated(raw: &'a str) -> Params<'a> {
+        Params { raw }
+    }
+
     /// The raw text, from the first `;`.
     pub fn as_str(&self) -> &'a str {
         self.raw

@@ -304,6 +304,30 @@ impl fmt::Display for Uri<'_> {
 }
 
 impl<'a> SipUri<'a> {
+    /// A URI from parts already parsed once (a cached parse, [`crate::parsed`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        secure: bool,
+        user: Option<&'a str>,
+        password: Option<&'a str>,
+        host: Host<'a>,
+        port: Option<u16>,
+        params: Params<'a>,
+        headers: Option<&'a str>,
+        raw: &'a str,
+    ) -> SipUri<'a> {
+        SipUri {
+            secure,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers,
+            raw,
+        }
+    }
+
     /// Parses what follows `sip:` or `sips:`, in one pass: userinfo, host, port,
     /// parameters, headers.
     fn parse_after_scheme(raw: &'a str, rest: &'a str, secure: bool) -> Result<Self, ParseError> {
@@ -507,6 +531,15 @@ pub fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
 }
 
 impl<'a> TelUri<'a> {
+    /// A URI from parts already parsed once (a cached parse, [`crate::parsed`]).
+    pub(crate) fn from_parts(number: &'a str, params: Params<'a>, raw: &'a str) -> TelUri<'a> {
+        TelUri {
+            number,
+            params,
+            raw,
+        }
+    }
+
     fn parse_after_scheme(raw: &'a str, rest: &'a str) -> Result<Self, ParseError> {
         let (number, params) = rest.split_at(memchr(b';', rest.as_bytes()).unwrap_or(rest.len()));
         let digits = number.strip_prefix('+').unwrap_or(number);

@@ -20,7 +20,9 @@ impl Message {
         if self.count(HeaderName::Via) == 0 {
             return Err(ParseError::Missing(HeaderName::Via));
         }
-        for via in self.vias() {
+        // The top one through the message's cache: everyone reads it again.
+        self.top_via()?;
+        for via in self.vias().skip(1) {
             via?;
         }
         self.max_forwards()?;

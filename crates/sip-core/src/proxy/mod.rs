@@ -38,11 +38,12 @@ use bytes::Bytes;
 pub use decision::{Decision, Destination, Reply, RoutingRequest, Target, default_decision};
 use response::Best;
 use routing::{
-    Interface, NextHop, is_loop, is_our_via, is_own_uri, loop_hash, numeric_next_hop, route_uri,
+    FIXED_HASH, Interface, NextHop, is_loop, is_our_via, is_own_uri, loop_hash, numeric_next_hop,
+    route_uri,
 };
 use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use timers::{TimerOwner, TimerQueue};
@@ -108,6 +109,12 @@ fn random_secret() -> [u8; 16] {
     out[8..].copy_from_slice(&state.hash_one(2u8).to_le_bytes());
     out
 }
+
+/// Transactions by key. foldhash with a per-process random seed: the keys are long
+/// strings (branch and sent-by) hashed several times per message, where SipHash cost
+/// more than the rest of the lookup, and a random seed keeps their collisions out of a
+/// sender's reach.
+type TxMap<V> = HashMap<TransactionKey, V, foldhash::quality::RandomState>;
 
 /// Where a message came from or goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,10 +228,10 @@ enum CancelState {
 /// The stateful proxy.
 pub struct Proxy {
     cfg: ProxyConfig,
-    servers: HashMap<TransactionKey, ServerSide>,
-    clients: HashMap<TransactionKey, ClientSide>,
+    servers: TxMap<ServerSide>,
+    clients: TxMap<ClientSide>,
     /// CANCELs we sent: their transactions only absorb the responses.
-    cancels: HashMap<TransactionKey, (ClientTransaction, Peer)>,
+    cancels: TxMap<(ClientTransaction, Peer)>,
     outbox: VecDeque<Transmit>,
     events: VecDeque<RoutingRequest>,
     /// Destinations that failed (for the caller's blocklist).
@@ -247,9 +254,9 @@ impl Proxy {
         Proxy {
             domain_ips,
             cfg,
-            servers: HashMap::new(),
-            clients: HashMap::new(),
-            cancels: HashMap::new(),
+            servers: TxMap::default(),
+            clients: TxMap::default(),
+            cancels: TxMap::default(),
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             unreachable: VecDeque::new(),
@@ -470,6 +477,9 @@ impl Proxy {
             && msg.count(HeaderName::Route) == 0;
         let reliable = from.transport.is_stream();
         let invite = method == Some(Method::Invite);
+        // Checked before the copy kept by the transaction is made: the headers parsed
+        // while checking are then parsed for both.
+        let checked = check_request(&msg, for_us);
         self.insert_server(
             key.clone(),
             ServerSide::new(
@@ -478,7 +488,7 @@ impl Proxy {
                 from,
             ),
         );
-        if let Err(r) = check_request(&msg, for_us) {
+        if let Err(r) = checked {
             return self.reply(&key, &r, now);
         }
         if is_loop(&msg, &self.cfg.interfaces) {
@@ -1457,7 +1467,7 @@ pub fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -
 /// A To tag derived from the request, so that a retransmitted request answered without
 /// state gets the same tag (RFC 3261 §8.2.6.2).
 fn to_tag(msg: &Message) -> HexTag {
-    let mut h = DefaultHasher::new();
+    let mut h = FIXED_HASH.build_hasher();
     msg.call_id().unwrap_or("").hash(&mut h);
     msg.from()
         .ok()

@@ -5,7 +5,7 @@
 use sip_msg::headers::{NameAddr, Via};
 use sip_msg::uri::split_host_port;
 use sip_msg::{HeaderName, Host, Message, SipUri, Transport, Uri};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 /// One address the server listens on and advertises.
@@ -85,11 +85,17 @@ pub fn numeric_next_hop(uri: &SipUri<'_>) -> Option<NextHop> {
     })
 }
 
+/// A hash that is the same for the same input throughout the process (and across
+/// processes): loop hashes and stateless To tags must come out the same when a request
+/// comes back or is retransmitted.
+pub(crate) const FIXED_HASH: foldhash::fast::FixedState =
+    foldhash::fast::FixedState::with_seed(0x5e7a_1c0d_e5ca_11ed);
+
 /// The loop-detection part of our branch: a hash of what stays the same when a request
 /// comes back to us unchanged (RFC 3261 §16.6 step 8): Request-URI, From tag, To tag,
 /// Call-ID, CSeq number, Route values and Proxy-Require.
 pub fn loop_hash(msg: &Message) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = FIXED_HASH.build_hasher();
     msg.request_uri_str().hash(&mut h);
     msg.from().ok().and_then(|f| f.tag()).hash(&mut h);
     msg.to().ok().and_then(|t| t.tag()).hash(&mut h);
@@ -117,6 +123,11 @@ pub fn is_our_via(via: &Via<'_>, interfaces: &[Interface]) -> bool {
 /// as opposed to a spiral, where the Request-URI changed in between. The hash is only
 /// computed when one of the Vias is ours: most requests never went through us.
 pub fn is_loop(msg: &Message, interfaces: &[Interface]) -> bool {
+    // Having gone through us, it carries our Via and the sender's at least: one Via
+    // alone (a request straight from a user agent) is never a loop.
+    if msg.list(HeaderName::Via).nth(1).is_none() {
+        return false;
+    }
     let mut hash = None;
     msg.vias().flatten().any(|v| {
         is_our_via(&v, interfaces)

@@ -13,6 +13,8 @@ pub use name_addr::{Contact, NameAddr};
 pub use values::{CSeq, MediaType, RetryAfter, Warning};
 pub use via::Via;
 
+use crate::parsed::{Detached, NameAddrRel, ViaRel, cached};
+
 use crate::error::ParseError;
 use crate::header::HeaderName;
 use crate::message::Message;
@@ -39,22 +41,44 @@ impl Message {
         self.list(HeaderName::Via).map(Via::parse)
     }
 
-    /// The top Via.
+    /// The top Via (parsed once per message).
     pub fn top_via(&self) -> Result<Via<'_>, ParseError> {
-        self.list(HeaderName::Via)
-            .next()
-            .ok_or(ParseError::Missing(HeaderName::Via))
-            .and_then(Via::parse)
+        cached(
+            &self.parsed.top_via,
+            self.head_str(),
+            || {
+                self.list(HeaderName::Via)
+                    .next()
+                    .ok_or(ParseError::Missing(HeaderName::Via))
+                    .and_then(Via::parse)
+            },
+            ViaRel::detach,
+            ViaRel::attach,
+        )
     }
 
-    /// From.
+    /// From (parsed once per message).
     pub fn from(&self) -> Result<NameAddr<'_>, ParseError> {
-        NameAddr::parse(self.required(HeaderName::From)?, HeaderName::From)
+        self.name_addr(&self.parsed.from, HeaderName::From)
     }
 
-    /// To.
+    /// To (parsed once per message).
     pub fn to(&self) -> Result<NameAddr<'_>, ParseError> {
-        NameAddr::parse(self.required(HeaderName::To)?, HeaderName::To)
+        self.name_addr(&self.parsed.to, HeaderName::To)
+    }
+
+    fn name_addr(
+        &self,
+        cell: &std::sync::OnceLock<Detached<NameAddrRel>>,
+        name: HeaderName,
+    ) -> Result<NameAddr<'_>, ParseError> {
+        cached(
+            cell,
+            self.head_str(),
+            || NameAddr::parse(self.required(name)?, name),
+            NameAddrRel::detach,
+            NameAddrRel::attach,
+        )
     }
 
     /// Call-ID (`word ["@" word]`, any non-white text accepted).
