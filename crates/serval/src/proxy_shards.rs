@@ -44,6 +44,8 @@ const SHED_BELOW: usize = SHARD_QUEUE / 4;
 /// requests that would wait are answered 503 with Retry-After at once.
 const MAX_WAITING_DECISIONS: usize = 1024;
 
+// Most inputs are parsed messages: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Input {
     Parsed(Message, Peer),
     /// Unparsable: the proxy answers 400 when it can find the headers to do so.

@@ -39,6 +39,9 @@ pub enum ClientState {
 
 /// What a client transaction tells its user.
 #[derive(Debug, Clone)]
+// Events are taken out as soon as they are made: boxing the response would cost an
+// allocation per response for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientEvent {
     /// A response to pass up (provisional, final, or a 2xx retransmission).
     Response(Message),
