@@ -11,7 +11,8 @@
 #                         # the serval / Kamailio ratio of CPU per operation
 #   bench/run.sh mem      # memory per registered contact (serval only): PSS empty, after
 #                         # 10 000 and after 100 000 registered users, as the harness's
-#                         # bench-kamailio.sh mem does for Kamailio
+#                         # bench-kamailio.sh mem does for Kamailio; MILLION=1 adds a
+#                         # million users (the "a million contacts in under 1 GB")
 #   SERVERS=serval bench/run.sh reg   # only one side
 #
 # Needs sipp (sip-tester), python3, taskset; Kamailio from Debian (kamailio,
@@ -153,6 +154,11 @@ PY
         "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 10000 \
             --duration 10 --repeat 1 --users 100000 --cooldown 1 --domain example.test --out "$OUT/r100k" >/dev/null
         echo "== after 100,000 users"; "$PERF/mem.sh" "$pid"
+        if [ -n "${MILLION:-}" ]; then
+            "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 25000 \
+                --duration 40 --repeat 1 --users 1000000 --cooldown 1 --domain example.test --out "$OUT/r1m" >/dev/null
+            echo "== after 1,000,000 users"; "$PERF/mem.sh" "$pid"
+        fi
     } 2>&1 | tee "$OUT/mem.txt"
     exit 0
 fi

@@ -45,7 +45,8 @@ const KEEP_CAPACITY: usize = 256;
 pub struct TimerQueue {
     /// Tick 0. Deadlines before it are due at once.
     origin: Instant,
-    /// The first tick not drained yet: every slot holds deadlines of ticks from here on.
+    /// The tick of the last `pop_due` (0 at first): every slot holds deadlines of ticks
+    /// from here on; one already past when armed is put here.
     cursor: u64,
     slots: Vec<Vec<TimerOwner>>,
     /// Bit `i` is set when slot `i` holds something.
@@ -144,8 +145,9 @@ impl TimerQueue {
         let last = self.tick_before(now);
         while self.cursor <= last {
             let Some(tick) = self.next_occupied().filter(|&t| t <= last) else {
-                // Nothing due: the drained ticks are behind us.
-                self.cursor = last + 1;
+                // Nothing more due. The cursor stays on the current tick: a deadline
+                // armed later that is already past goes there, due at once.
+                self.cursor = last;
                 return None;
             };
             self.cursor = tick;
@@ -227,7 +229,10 @@ mod tests {
         let t0 = q.origin;
         q.arm(t0 + Duration::from_secs(2), owner(1));
         assert!(drain(&mut q, t0 + Duration::from_secs(1)).is_empty());
-        // Armed after the cursor moved past its time: due at the next poll.
+        // Armed after the cursor moved past its time: due at once.
+        q.arm(t0 + Duration::from_millis(10), owner(2));
+        assert!(q.next().is_some_and(|at| at <= t0 + Duration::from_secs(1)));
+        assert_eq!(drain(&mut q, t0 + Duration::from_secs(1)), [owner(2)]);
         q.arm(t0 + Duration::from_millis(10), owner(2));
         assert_eq!(drain(&mut q, t0 + Duration::from_millis(1_100)), [owner(2)]);
         assert_eq!(drain(&mut q, t0 + Duration::from_secs(3)), [owner(1)]);
