@@ -189,7 +189,11 @@ pub fn contact_values(bindings: &[Binding], now: i64) -> Vec<String> {
     bindings
         .iter()
         .map(|b| {
-            let mut v = format!("<{}>;expires={}", b.contact, b.remaining(now));
+            let mut v = String::with_capacity(b.contact.len() + 24);
+            v.push('<');
+            v.push_str(&b.contact);
+            v.push_str(">;expires=");
+            v.push_str(itoa::Buffer::new().format(b.remaining(now)));
             if b.q != 1000 {
                 v.push_str(&format!(";q={}", format_q(b.q)));
             }

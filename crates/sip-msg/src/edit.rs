@@ -129,29 +129,35 @@ impl<'m> Editor<'m> {
         let Ok(via) = self.msg.top_via() else {
             return self;
         };
-        // Requested means present without a value: an `rport=junk` is left alone rather
-        // than given a second value.
-        let rport_requested = via.params.get("rport") == Some(None);
-        // The rport value goes first: when rport is the last parameter both edits land
-        // at the same offset, and edits at one offset are written in the order made.
-        if rport_requested {
-            let rport = via
-                .params
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case("rport"));
-            if let Some(at) = rport
-                .and_then(|p| self.msg.offset_of(p.name))
-                .map(|a| a + 5)
-            {
-                self.lump(at, at, &["=", itoa::Buffer::new().format(port)]);
+        // One walk over the parameters for the first `rport` and `received`.
+        let (mut rport, mut received) = (None, None);
+        for p in via.params.iter() {
+            if rport.is_none() && p.name.eq_ignore_ascii_case("rport") {
+                rport = Some(p);
+            } else if received.is_none() && p.name.eq_ignore_ascii_case("received") {
+                received = Some(p);
+            }
+            if rport.is_some() && received.is_some() {
+                break;
             }
         }
-        if via.host.ip() != Some(source) || rport_requested || via.received().is_some() {
-            match via
-                .params
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case("received"))
-            {
+        // Requested means present without a value: an `rport=junk` is left alone rather
+        // than given a second value.
+        let rport_requested = rport.is_some_and(|p| p.value.is_none());
+        // The rport value goes first: when rport is the last parameter both edits land
+        // at the same offset, and edits at one offset are written in the order made.
+        if rport_requested
+            && let Some(at) = rport
+                .and_then(|p| self.msg.offset_of(p.name))
+                .map(|a| a + 5)
+        {
+            self.lump(at, at, &["=", itoa::Buffer::new().format(port)]);
+        }
+        let received_is_address = received
+            .and_then(|p| p.value)
+            .is_some_and(|v| crate::headers::via::parse_received(v).is_some());
+        if via.host.ip() != Some(source) || rport_requested || received_is_address {
+            match received {
                 Some(p) => {
                     if let Some(name_at) = self.msg.offset_of(p.name) {
                         // The whole parameter is replaced, `received` without a value too.

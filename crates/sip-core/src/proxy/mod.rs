@@ -1467,18 +1467,12 @@ pub fn build_reply(req: &Message, r: &Reply, source: SocketAddr, server: &str) -
 /// A To tag derived from the request, so that a retransmitted request answered without
 /// state gets the same tag (RFC 3261 §8.2.6.2).
 fn to_tag(msg: &Message) -> HexTag {
+    // The texts as received (a retransmission repeats them byte for byte), not their
+    // parsed tag and branch: no parameter walk per answer.
     let mut h = FIXED_HASH.build_hasher();
-    msg.call_id().unwrap_or("").hash(&mut h);
-    msg.from()
-        .ok()
-        .and_then(|f| f.tag())
-        .unwrap_or("")
-        .hash(&mut h);
-    msg.top_via()
-        .ok()
-        .and_then(|v| v.branch())
-        .unwrap_or("")
-        .hash(&mut h);
+    msg.header(HeaderName::CallId).hash(&mut h);
+    msg.header(HeaderName::From).hash(&mut h);
+    msg.top_via().ok().map(|v| v.raw).hash(&mut h);
     HexTag::new(h.finish())
 }
 

@@ -91,12 +91,7 @@ impl<'a> Via<'a> {
 
     /// The `received` parameter, as an address (with or without IPv6 brackets).
     pub fn received(&self) -> Option<IpAddr> {
-        let v = self.params.get("received").flatten()?;
-        let v = v
-            .strip_prefix('[')
-            .and_then(|v| v.strip_suffix(']'))
-            .unwrap_or(v);
-        v.parse().ok()
+        parse_received(self.params.get("received").flatten()?)
     }
 
     /// The `rport` parameter (RFC 3581): `Some(None)` when present without a value (a
@@ -150,6 +145,15 @@ fn sent_by_host<'a>(c: &mut Cursor<'a>) -> Option<(Host<'a>, &'a str)> {
     let host_str = c.slice(c.pos(), c.pos() + len);
     c.set_pos(c.pos() + len);
     Some((host, host_str))
+}
+
+/// A `received` value as an address (with or without IPv6 brackets).
+pub(crate) fn parse_received(v: &str) -> Option<IpAddr> {
+    let v = v
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(v);
+    v.parse().ok()
 }
 
 #[cfg(test)]
