@@ -31,13 +31,34 @@ fn method_key(method: &str) -> &str {
 }
 
 fn branch_key(method: &str, branch: &str, sent_by: &str) -> TransactionKey {
-    let mut s = String::with_capacity(method.len() + branch.len() + sent_by.len() + 2);
-    s.push_str(method);
-    s.push(' ');
-    s.push_str(branch);
-    s.push(' ');
-    s.push_str(sent_by);
-    TransactionKey(s.into())
+    joined(&[method, " ", branch, " ", sent_by], None)
+}
+
+/// The key of `parts` one after the other, with part `lower` (if any) in lower case:
+/// assembled on the stack when it fits, so that the shared string is the only
+/// allocation.
+fn joined(parts: &[&str], lower: Option<usize>) -> TransactionKey {
+    const ROOM: usize = 192;
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut stack = [0u8; ROOM];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= ROOM {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let dest = &mut buf[at..at + part.len()];
+        dest.copy_from_slice(part.as_bytes());
+        if lower == Some(i) {
+            dest.make_ascii_lowercase();
+        }
+        at += part.len();
+    }
+    // Whole UTF-8 strings one after the other, lower-cased in ASCII only: still UTF-8.
+    TransactionKey(Arc::from(std::str::from_utf8(buf).unwrap_or_default()))
 }
 
 /// A server transaction's RFC 3261 key: the top Via's branch and sent-by (host in lower
@@ -46,18 +67,10 @@ fn server_branch_key(via: &sip_msg::headers::Via<'_>, method: &str) -> Transacti
     let branch = via.branch().unwrap_or("");
     let mut port = itoa::Buffer::new();
     let port = port.format(via.sent_by_port());
-    let mut s =
-        String::with_capacity(method.len() + branch.len() + via.host_str.len() + port.len() + 3);
-    s.push_str(method);
-    s.push(' ');
-    s.push_str(branch);
-    s.push(' ');
-    let host_at = s.len();
-    s.push_str(via.host_str);
-    s[host_at..].make_ascii_lowercase();
-    s.push(':');
-    s.push_str(port);
-    TransactionKey(s.into())
+    joined(
+        &[method, " ", branch, " ", via.host_str, ":", port],
+        Some(4),
+    )
 }
 
 impl TransactionKey {
@@ -159,6 +172,17 @@ mod tests {
             .replace("INVITE sip:b@example.com SIP/2.0", "SIP/2.0 200 OK")
             .replace("b@example.com>", "b@example.com>;tag=9"));
         assert_eq!(TransactionKey::for_sent_response(&ok), Some(inv));
+    }
+
+    #[test]
+    fn long_keys_are_whole() {
+        let branch = format!("z9hG4bK{}", "x".repeat(300));
+        let inv = msg(&INVITE.replace("z9hG4bK1", &branch));
+        let key = TransactionKey::for_request(&inv).expect("key");
+        assert_eq!(
+            format!("{key:?}"),
+            format!("TransactionKey(INVITE {branch} host.example.com:5060)")
+        );
     }
 
     #[test]
