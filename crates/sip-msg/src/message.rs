@@ -471,9 +471,17 @@ impl Message {
         self.is_request().then(|| self.text(self.start_b))
     }
 
-    /// The Request-URI of a request (checked when the message was parsed).
+    /// The Request-URI of a request (checked when the message was parsed; parsed once).
     pub fn request_uri(&self) -> Option<Uri<'_>> {
-        self.request_uri_str().and_then(|s| Uri::parse(s).ok())
+        let text = self.request_uri_str()?;
+        crate::parsed::cached(
+            &self.parsed.request_uri,
+            self.head_str(),
+            || Uri::parse(text),
+            |u, base| crate::parsed::UriRel::of(base, u),
+            crate::parsed::UriRel::get,
+        )
+        .ok()
     }
 
     /// The status code of a response.

@@ -1,4 +1,4 @@
-//! The typed values of the headers every component reads (the top Via, From, To),
+//! The typed values every component reads (the Request-URI, the top Via, From, To),
 //! parsed once per message.
 //!
 //! A proxy, a registrar and the response builder each ask for the top Via or the To tag
@@ -21,6 +21,7 @@ pub(crate) struct Parsed {
     pub(crate) top_via: OnceLock<Detached<ViaRel>>,
     pub(crate) from: OnceLock<Detached<NameAddrRel>>,
     pub(crate) to: OnceLock<Detached<NameAddrRel>>,
+    pub(crate) request_uri: OnceLock<Detached<UriRel>>,
 }
 
 /// A parse result as cached: the value detached, the error as it was, or `None` when
@@ -173,14 +174,14 @@ struct SipUriRel {
 
 /// A detached [`Uri`].
 #[derive(Debug, Clone, Copy)]
-enum UriRel {
+pub(crate) enum UriRel {
     Sip(SipUriRel),
     Tel { number: Rel, params: Rel, raw: Rel },
     Other { scheme: Rel, raw: Rel },
 }
 
 impl UriRel {
-    fn of(base: &str, u: &Uri<'_>) -> Option<UriRel> {
+    pub(crate) fn of(base: &str, u: &Uri<'_>) -> Option<UriRel> {
         Some(match u {
             Uri::Sip(s) => UriRel::Sip(SipUriRel {
                 secure: s.secure,
@@ -204,7 +205,7 @@ impl UriRel {
         })
     }
 
-    fn get(self, base: &str) -> Uri<'_> {
+    pub(crate) fn get(self, base: &str) -> Uri<'_> {
         match self {
             UriRel::Sip(s) => Uri::Sip(SipUri::from_parts(
                 s.secure,
@@ -314,6 +315,12 @@ mod tests {
                 assert_eq!(m.from(), direct_from, "{from}");
                 assert_eq!(m.to(), direct_to, "{to}");
             }
+            assert_eq!(
+                msg.request_uri(),
+                msg.request_uri_str()
+                    .and_then(|u| crate::uri::Uri::parse(u).ok())
+            );
+            assert_eq!(msg.clone().request_uri(), msg.request_uri());
             // The attached strings are the message's own: edits find them by address.
             let via = msg.top_via().expect("via");
             assert!(msg.offset_of(via.raw).is_some());
