@@ -161,7 +161,7 @@ impl ViaRel {
 
 /// A detached [`SipUri`].
 #[derive(Debug, Clone, Copy)]
-struct SipUriRel {
+pub(crate) struct SipUriRel {
     secure: bool,
     user: Option<Rel>,
     password: Option<Rel>,
