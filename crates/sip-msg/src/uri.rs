@@ -353,16 +353,9 @@ impl<'a> SipUri<'a> {
             Some(b'?') if uri_headers_ok(&hostpart[pos + 1..]) => Some(&hostpart[pos + 1..]),
             Some(_) => return Err(err),
         };
-        Ok(SipUri {
-            secure,
-            user,
-            password,
-            host,
-            port,
-            params,
-            headers,
-            raw,
-        })
+        Ok(Self::from_parts(
+            secure, user, password, host, port, params, headers, raw,
+        ))
     }
 
     /// The URI as written.
