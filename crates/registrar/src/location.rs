@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-const SHARDS: usize = 64;
+/// How many shards the table has ([`Location::shard_of`] is below it).
+pub(crate) const SHARDS: usize = 64;
 
 /// One shard: foldhash with a per-process random seed (SipHash cost more than the rest
 /// of a lookup; the seed keeps collisions out of a registering client's reach).

@@ -14,7 +14,7 @@
 //! other's bindings.
 
 use crate::binding::{Aor, Binding, Reach};
-use crate::location::Location;
+use crate::location::{Location, SHARDS};
 use crate::register::{self, Plan, Refusal, RegistrarConfig};
 use crate::store::{Change, LocationStore, StoreError};
 use sip_msg::Message;
@@ -85,9 +85,6 @@ pub enum RegisterError {
     #[error("location database: {0}")]
     Store(StoreError),
 }
-
-/// Shards of the per-AOR locks and of the write-back queue.
-const SHARDS: usize = 64;
 
 /// Write-back changes by (AOR, contact).
 type Dirty = HashMap<(Aor, Arc<str>), Change>;
@@ -187,7 +184,7 @@ impl<S: LocationStore> LocationService<S> {
         for c in changes {
             let (aor, contact) = c.key();
             let key = (aor.clone(), contact.clone());
-            let mut dirty = self.dirty[self.cache.shard_of(aor) % SHARDS]
+            let mut dirty = self.dirty[self.cache.shard_of(aor)]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if replace {

@@ -218,14 +218,7 @@ impl ProxyHandler {
         );
         let busy = Reply::new(503, "Service Unavailable").header("Retry-After", "2");
         let data = sip_core::proxy::build_reply(msg, &busy, inbound.source, &self.server);
-        let route = match inbound.conn {
-            Some(conn) => Route::Connection(conn),
-            None => Route::Datagram {
-                local: inbound.local,
-                remote: inbound.source,
-            },
-        };
-        if let Err(e) = sender.try_send(&route, data) {
+        if let Err(e) = sender.try_send(&inbound.reply_route(), data) {
             tracing::debug!("503 to {} not sent: {e}", inbound.source);
         }
     }
@@ -358,36 +351,17 @@ mod tests {
 
     #[test]
     fn only_new_requests_are_shed() {
-        assert!(starts_work(&msg(
-            "INVITE sip:b@example.com SIP/2.0",
-            "",
-            "1 INVITE"
-        )));
-        assert!(starts_work(&msg(
-            "REGISTER sip:example.com SIP/2.0",
-            "",
-            "1 REGISTER"
-        )));
-        // Work already started: in-dialog requests, ACK, CANCEL, responses.
-        assert!(!starts_work(&msg(
-            "BYE sip:b@192.0.2.2 SIP/2.0",
-            ";tag=2",
-            "2 BYE"
-        )));
-        assert!(!starts_work(&msg(
-            "ACK sip:b@example.com SIP/2.0",
-            "",
-            "1 ACK"
-        )));
-        assert!(!starts_work(&msg(
-            "CANCEL sip:b@example.com SIP/2.0",
-            "",
-            "1 CANCEL"
-        )));
-        assert!(!starts_work(&msg(
-            "SIP/2.0 180 Ringing",
-            ";tag=2",
-            "1 INVITE"
-        )));
+        let cases = [
+            ("INVITE sip:b@example.com SIP/2.0", "", "1 INVITE", true),
+            ("REGISTER sip:example.com SIP/2.0", "", "1 REGISTER", true),
+            // Work already started: in-dialog requests, ACK, CANCEL, responses.
+            ("BYE sip:b@192.0.2.2 SIP/2.0", ";tag=2", "2 BYE", false),
+            ("ACK sip:b@example.com SIP/2.0", "", "1 ACK", false),
+            ("CANCEL sip:b@example.com SIP/2.0", "", "1 CANCEL", false),
+            ("SIP/2.0 180 Ringing", ";tag=2", "1 INVITE", false),
+        ];
+        for (first, to_tag, cseq, new_work) in cases {
+            assert_eq!(starts_work(&msg(first, to_tag, cseq)), new_work, "{first}");
+        }
     }
 }

@@ -280,14 +280,14 @@ impl<'m> Editor<'m> {
 /// both forms; brackets are what most stacks expect), formatted on the stack: it is
 /// written into every response and forwarded request, and std's `Display` for
 /// addresses costs more than the rest of the edit.
-pub struct IpText {
+pub(crate) struct IpText {
     buf: [u8; 48],
     len: usize,
 }
 
 impl IpText {
     /// Formats `ip`.
-    pub fn new(ip: IpAddr) -> IpText {
+    pub(crate) fn new(ip: IpAddr) -> IpText {
         let mut t = IpText {
             buf: [0; 48],
             len: 0,

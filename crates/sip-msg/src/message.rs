@@ -182,7 +182,7 @@ pub struct Message {
     /// Where the empty line that ends the header section begins.
     pub(crate) head_end: u32,
     body: Span,
-    /// The top Via, From and To, once parsed.
+    /// The Request-URI, top Via, From and To, once parsed.
     pub(crate) parsed: crate::parsed::Parsed,
 }
 
@@ -478,8 +478,8 @@ impl Message {
             &self.parsed.request_uri,
             self.head_str(),
             || Uri::parse(text),
-            |u, base| crate::parsed::UriRel::of(base, u),
-            crate::parsed::UriRel::get,
+            crate::parsed::UriRel::detach,
+            crate::parsed::UriRel::attach,
         )
         .ok()
     }

@@ -181,7 +181,7 @@ pub(crate) enum UriRel {
 }
 
 impl UriRel {
-    pub(crate) fn of(base: &str, u: &Uri<'_>) -> Option<UriRel> {
+    pub(crate) fn detach(u: &Uri<'_>, base: &str) -> Option<UriRel> {
         Some(match u {
             Uri::Sip(s) => UriRel::Sip(SipUriRel {
                 secure: s.secure,
@@ -205,7 +205,7 @@ impl UriRel {
         })
     }
 
-    pub(crate) fn get(self, base: &str) -> Uri<'_> {
+    pub(crate) fn attach(self, base: &str) -> Uri<'_> {
         match self {
             UriRel::Sip(s) => Uri::Sip(SipUri::from_parts(
                 s.secure,
@@ -249,7 +249,7 @@ impl NameAddrRel {
         Some(NameAddrRel {
             display: Rel::of_opt(base, n.display)?,
             display_quoted: n.display_quoted,
-            uri: UriRel::of(base, &n.uri)?,
+            uri: UriRel::detach(&n.uri, base)?,
             bracketed: n.bracketed,
             params: Rel::of(base, n.params.as_str())?,
         })
@@ -259,7 +259,7 @@ impl NameAddrRel {
         NameAddr {
             display: self.display.map(|r| r.get(base)),
             display_quoted: self.display_quoted,
-            uri: self.uri.get(base),
+            uri: self.uri.attach(base),
             bracketed: self.bracketed,
             params: Params::from_validated(self.params.get(base)),
         }

@@ -1291,9 +1291,9 @@ impl Proxy {
         self.compact_timers();
     }
 
-    /// Rebuilds the deadline heap from the live transactions once stale entries (left
-    /// by transactions that moved on or ended: an INVITE branch's Timer C entry stays
-    /// 3 minutes) outnumber them, so that the heap, and the keys its entries hold, stay
+    /// Rebuilds the timer queue from the live transactions once stale entries (left by
+    /// transactions that moved on or ended: an INVITE branch's Timer C entry stays 3
+    /// minutes) outnumber them, so that the queue, and the keys its entries hold, stay
     /// in proportion to the transactions. Amortized: a rebuild follows at least as many
     /// pushes as it keeps.
     fn compact_timers(&mut self) {

@@ -31,46 +31,83 @@ fn method_key(method: &str) -> &str {
 }
 
 fn branch_key(method: &str, branch: &str, sent_by: &str) -> TransactionKey {
-    joined(&[method, " ", branch, " ", sent_by], None)
-}
-
-/// The key of `parts` one after the other, with part `lower` (if any) in lower case:
-/// assembled on the stack when it fits, so that the shared string is the only
-/// allocation.
-fn joined(parts: &[&str], lower: Option<usize>) -> TransactionKey {
-    const ROOM: usize = 192;
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    let mut stack = [0u8; ROOM];
-    let mut heap = Vec::new();
-    let buf: &mut [u8] = if len <= ROOM {
-        &mut stack[..len]
-    } else {
-        heap.resize(len, 0);
-        &mut heap
-    };
-    let mut at = 0;
-    for (i, part) in parts.iter().enumerate() {
-        let dest = &mut buf[at..at + part.len()];
-        dest.copy_from_slice(part.as_bytes());
-        if lower == Some(i) {
-            dest.make_ascii_lowercase();
-        }
-        at += part.len();
+    let mut k = KeyText::default();
+    for part in [method, " ", branch, " ", sent_by] {
+        k.push(part);
     }
-    // Whole UTF-8 strings one after the other, lower-cased in ASCII only: still UTF-8.
-    TransactionKey(Arc::from(std::str::from_utf8(buf).unwrap_or_default()))
+    k.into_key()
 }
 
 /// A server transaction's RFC 3261 key: the top Via's branch and sent-by (host in lower
 /// case, port), and the method (ACK already mapped to INVITE).
 fn server_branch_key(via: &sip_msg::headers::Via<'_>, method: &str) -> TransactionKey {
-    let branch = via.branch().unwrap_or("");
-    let mut port = itoa::Buffer::new();
-    let port = port.format(via.sent_by_port());
-    joined(
-        &[method, " ", branch, " ", via.host_str, ":", port],
-        Some(4),
-    )
+    let mut k = KeyText::default();
+    for part in [method, " ", via.branch().unwrap_or(""), " "] {
+        k.push(part);
+    }
+    k.push_lowercase(via.host_str);
+    k.push(":");
+    k.push(itoa::Buffer::new().format(via.sent_by_port()));
+    k.into_key()
+}
+
+/// A key's text, assembled on the stack (on the heap past [`KeyText::ROOM`] bytes), so
+/// that the shared string is the key's only allocation.
+struct KeyText {
+    stack: [u8; KeyText::ROOM],
+    len: usize,
+    /// The text once it outgrew the stack.
+    spilled: Option<String>,
+}
+
+impl Default for KeyText {
+    fn default() -> Self {
+        KeyText {
+            stack: [0; KeyText::ROOM],
+            len: 0,
+            spilled: None,
+        }
+    }
+}
+
+impl KeyText {
+    const ROOM: usize = 192;
+
+    fn push(&mut self, part: &str) {
+        if self.spilled.is_none() && self.len + part.len() > Self::ROOM {
+            self.spilled = Some(self.text().to_owned());
+        }
+        match &mut self.spilled {
+            Some(s) => s.push_str(part),
+            None => {
+                self.stack[self.len..self.len + part.len()].copy_from_slice(part.as_bytes());
+                self.len += part.len();
+            }
+        }
+    }
+
+    fn push_lowercase(&mut self, part: &str) {
+        self.push(part);
+        match &mut self.spilled {
+            Some(s) => {
+                let at = s.len() - part.len();
+                s[at..].make_ascii_lowercase();
+            }
+            None => self.stack[self.len - part.len()..self.len].make_ascii_lowercase(),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match &self.spilled {
+            Some(s) => s,
+            // Whole strings one after the other, lower-cased in ASCII only: UTF-8.
+            None => std::str::from_utf8(&self.stack[..self.len]).unwrap_or_default(),
+        }
+    }
+
+    fn into_key(self) -> TransactionKey {
+        TransactionKey(Arc::from(self.text()))
+    }
 }
 
 impl TransactionKey {
