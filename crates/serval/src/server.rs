@@ -2,7 +2,7 @@
 //! received, and a signal stops it after the listeners and connections are closed.
 
 use crate::authorize::Authorizer;
-use crate::config::{Config, RelayPolicy, Routing};
+use crate::config::{Config, DatabaseUrl, RelayPolicy, Routing};
 use crate::keepalive::Keepalive;
 use crate::local_domains::local_domains;
 use crate::outbound::Outbound;
@@ -49,7 +49,11 @@ pub enum ServerError {
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
     let domains = local_domains(&config.domains, &config.listen);
-    let store = Store::connect(config.database.as_str()).await?;
+    let store = Store::connect_split(
+        config.database.as_str(),
+        config.database_read_only.as_ref().map(DatabaseUrl::as_str),
+    )
+    .await?;
     let migrated = store.migrate().await?;
     if migrated.from != migrated.to {
         tracing::info!(

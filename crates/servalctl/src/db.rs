@@ -2,48 +2,50 @@
 //! `backup`, `restore`.
 
 use crate::error::CtlError;
-use serval::config::DatabaseUrl;
+use crate::target::Target;
 use serval_store::{BackupCounts, Store, StoreError};
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
-/// What a command needs of the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// Only to reach it (an SQLite file is created).
-    Reach,
-    /// The current schema, with the data in it (an SQLite file must exist).
-    Schema,
-}
-
-/// Connects to `url`. For [`Need::Schema`], a missing SQLite file or schema is an
-/// error that says to run `servalctl db init`, and a schema of another version one
-/// that says what to do; no file is created.
-pub async fn open(url: &DatabaseUrl, need: Need) -> Result<Store, CtlError> {
-    if need == Need::Schema
-        && let Some(path) = sqlite_file(url)
-        && !path.exists()
-    {
-        return Err(CtlError::NoDatabase(path));
-    }
-    let store = Store::connect(url.as_str()).await?;
-    if need == Need::Schema {
+/// Connects to the target's database (reading through its read-only login when one is
+/// configured) with the schema this program needs. A database without any schema is
+/// given it, as the server does at start (an SQLite file is created), and a note on
+/// stderr says so; a schema of another version is an error that says what to do.
+pub async fn open(target: &Target) -> Result<Store, CtlError> {
+    let store = connect(target).await?;
+    if store.schema_version().await? == 0 {
+        let report = store.migrate().await?;
+        eprintln!(
+            "created the Serval schema (version {}) in {}",
+            report.to, target.url
+        );
+    } else {
         store.check_schema().await?;
     }
     Ok(store)
 }
 
-/// The file of an SQLite URL, without its `?options`.
-fn sqlite_file(url: &DatabaseUrl) -> Option<PathBuf> {
-    let path = url.sqlite_path()?.to_str()?;
-    let path = path.split_once('?').map_or(path, |(file, _)| file);
-    Some(PathBuf::from(path))
+/// Whether the database may hold data already: false only for an SQLite file that
+/// is not there yet (connecting would create it).
+pub fn may_exist(target: &Target) -> bool {
+    let Some(path) = target.url.sqlite_path().and_then(Path::to_str) else {
+        return true;
+    };
+    let file = path.split_once('?').map_or(path, |(file, _)| file);
+    Path::new(file).exists()
+}
+
+/// Connects, whatever the schema.
+async fn connect(target: &Target) -> Result<Store, CtlError> {
+    let read_only = target.read_only.as_ref().map(|url| url.as_str());
+    Ok(Store::connect_split(target.url.as_str(), read_only).await?)
 }
 
 /// `db init`: creates the database's schema, or brings it up to date.
-pub async fn init(url: &DatabaseUrl) -> Result<(), CtlError> {
-    let store = open(url, Need::Reach).await?;
+pub async fn init(target: &Target) -> Result<(), CtlError> {
+    let url = &target.url;
+    let store = connect(target).await?;
     let report = store.migrate().await?;
     store.close().await;
     match report.from {
@@ -59,15 +61,10 @@ pub async fn init(url: &DatabaseUrl) -> Result<(), CtlError> {
     Ok(())
 }
 
-/// `db migrate`: applies the migrations the schema lacks; prints `from → to`.
-pub async fn migrate(url: &DatabaseUrl) -> Result<(), CtlError> {
-    if let Some(path) = sqlite_file(url).filter(|path| !path.exists()) {
-        return Err(CtlError::NoDatabase(path));
-    }
-    let store = open(url, Need::Reach).await?;
-    if store.schema_version().await? == 0 {
-        return Err(StoreError::NoSchema.into());
-    }
+/// `db migrate`: applies the migrations the schema lacks (all of them to a new
+/// database); prints `from → to`.
+pub async fn migrate(target: &Target) -> Result<(), CtlError> {
+    let store = connect(target).await?;
     let report = store.migrate().await?;
     store.close().await;
     if report.changed() {
@@ -83,8 +80,8 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<(), CtlError> {
 
 /// `db backup FILE`: every subscriber and binding, as JSON lines, to FILE (`-`:
 /// stdout). A file appears only once complete (written beside it, then renamed).
-pub async fn backup(url: &DatabaseUrl, file: &Path) -> Result<(), CtlError> {
-    let store = open(url, Need::Schema).await?;
+pub async fn backup(target: &Target, file: &Path) -> Result<(), CtlError> {
+    let store = open(target).await?;
     let shown = file.display().to_string();
     let counts = if file == Path::new("-") {
         let counts = store.backup(std::io::stdout().lock()).await?;
@@ -120,8 +117,8 @@ pub async fn backup(url: &DatabaseUrl, file: &Path) -> Result<(), CtlError> {
 
 /// `db restore FILE`: replaces the subscribers and bindings with a backup's (`-`:
 /// stdin), all or nothing.
-pub async fn restore(url: &DatabaseUrl, file: &Path) -> Result<(), CtlError> {
-    let store = open(url, Need::Schema).await?;
+pub async fn restore(target: &Target, file: &Path) -> Result<(), CtlError> {
+    let store = open(target).await?;
     let shown = file.display().to_string();
     let result = if file == Path::new("-") {
         store.restore(std::io::stdin().lock()).await

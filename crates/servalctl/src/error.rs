@@ -1,7 +1,6 @@
 //! [`CtlError`]: why a command failed, as the one line `servalctl: …` the user sees.
 
 use serval_store::StoreError;
-use std::path::PathBuf;
 
 /// A failed command.
 #[derive(Debug, thiserror::Error)]
@@ -12,12 +11,10 @@ pub enum CtlError {
     /// The database refused, failed, or could not be reached.
     #[error("{0}")]
     Store(#[from] StoreError),
-    /// An SQLite file that is not there, for a command that needs the data.
-    #[error("no database at {0} (create it with `servalctl db init`)")]
-    NoDatabase(PathBuf),
-    /// A command-line value is wrong.
+    /// A value given is wrong (an address, a domain not served, a password): nothing
+    /// was changed.
     #[error("{0}")]
-    Usage(String),
+    Invalid(String),
     /// What the command was to act on is not there.
     #[error("{0}")]
     NotFound(String),
@@ -45,14 +42,6 @@ pub enum CtlError {
 }
 
 impl CtlError {
-    /// The process exit code: 2 for a usage error, 1 for everything else.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CtlError::Usage(_) => 2,
-            _ => 1,
-        }
-    }
-
     /// A write to standard output failed.
     pub fn output(err: std::io::Error) -> CtlError {
         if err.kind() == std::io::ErrorKind::BrokenPipe {

@@ -1,9 +1,9 @@
 //! The `location` commands: the registrar's bindings as the database holds them.
 
-use crate::db::{self, Need};
+use crate::db;
+use crate::target::Target;
 use crate::error::CtlError;
 use futures_util::TryStreamExt;
-use serval::config::DatabaseUrl;
 use serval_store::BindingRecord;
 use std::io::{BufWriter, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -67,8 +67,8 @@ fn list_line(b: &BindingRecord, now: i64) -> String {
 }
 
 /// `location list [--domain D]`: every binding, one line each, streamed in AOR order.
-pub async fn list(url: &DatabaseUrl, domain: Option<&str>) -> Result<(), CtlError> {
-    let store = db::open(url, Need::Schema).await?;
+pub async fn list(target: &Target, domain: Option<&str>) -> Result<(), CtlError> {
+    let store = db::open(target).await?;
     let now = now();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = async {
@@ -84,9 +84,9 @@ pub async fn list(url: &DatabaseUrl, domain: Option<&str>) -> Result<(), CtlErro
 }
 
 /// `location show AOR`: every field of each binding of AOR.
-pub async fn show(url: &DatabaseUrl, aor: &str) -> Result<(), CtlError> {
+pub async fn show(target: &Target, aor: &str) -> Result<(), CtlError> {
     let aor = normalize_aor(aor);
-    let store = db::open(url, Need::Schema).await?;
+    let store = db::open(target).await?;
     let bindings = store.bindings(&aor).await;
     store.close().await;
     let bindings = bindings?;
@@ -125,9 +125,9 @@ pub async fn show(url: &DatabaseUrl, aor: &str) -> Result<(), CtlError> {
 }
 
 /// `location del AOR`: removes every binding of AOR.
-pub async fn delete(url: &DatabaseUrl, aor: &str) -> Result<(), CtlError> {
+pub async fn delete(target: &Target, aor: &str) -> Result<(), CtlError> {
     let aor = normalize_aor(aor);
-    let store = db::open(url, Need::Schema).await?;
+    let store = db::open(target).await?;
     let deleted = store.delete_aor(&aor).await;
     store.close().await;
     match deleted? {

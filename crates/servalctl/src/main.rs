@@ -1,7 +1,8 @@
 //! `servalctl`: the Serval admin tool, serctl's heir. It works on the server's data,
-//! which it finds from `--db URL`, else from the server's config file (`-c FILE`,
-//! `[database] url`, read by the same loader as the server's, `serval::config`), else
-//! in `sqlite:serval.db`.
+//! which it finds from `--db URL`, else from the server's config file (`-c FILE`, else
+//! `$SERVAL_CONFIG`, else `/etc/serval/serval.toml` when it exists; read by the same
+//! loader as the server's, `serval::config`), else in `sqlite:serval.db`. A database
+//! without the schema is given it (an SQLite file is created), as the server does.
 //!
 //! # Commands
 //! - `config check [FILE]`: validate a config file as the server would, and show the
@@ -11,32 +12,40 @@
 //! - `db backup FILE`: every subscriber and binding as portable JSON lines (`-`:
 //!   stdout); restores into any back end.
 //! - `db restore FILE`: replace the subscribers and bindings with a backup's.
-//! - `user add USER@DOMAIN PASSWORD [--email ADDR] [--store-password]`: a subscriber
-//!   with its MD5 and SHA-256 HA1 (realm = domain); the plain password only when asked.
-//! - `user del USER@DOMAIN`, `user passwd USER@DOMAIN PASSWORD`.
+//! - `user add USER@DOMAIN [--password-stdin] [--email ADDR] [--store-password]`: a
+//!   subscriber with its MD5 and SHA-256 HA1 (realm = domain); the password is asked
+//!   for twice on the terminal, or read from stdin; the plain password is kept only
+//!   when asked. With a config file, the domain must be one the server serves.
+//! - `user del USER@DOMAIN`, `user passwd USER@DOMAIN [--password-stdin]`.
 //! - `user list [--domain D]`: streamed, one `USER@DOMAIN` a line.
 //! - `user import FILE`: CSV `user,domain,password[,email]`, all or nothing.
 //! - `location list [--domain D]`: the bindings, one a line (aor, contact, seconds
 //!   left, q, received, user agent), streamed.
 //! - `location show AOR`, `location del AOR`.
 //!
-//! Failures are one line on stderr, `servalctl: …`, and exit code 1 (2 for a usage
-//! error): an unreachable database is `servalctl: cannot reach database URL: cause`;
-//! a database without the schema says to run `servalctl db init`.
+//! Failures are one line on stderr, `servalctl: …`, and exit code 1, with nothing
+//! changed (2 for a command line clap refuses): an unreachable database is
+//! `servalctl: cannot reach database URL: cause`.
 //!
 //! # Layout
+//! - `target`: which config file, database and served domains a command acts on.
 //! - `db`: opening the database; the `db` commands.
 //! - `user`: the `user` commands, HA1 computation, CSV import.
+//! - `password`: the prompt, `--password-stdin`, or the argument.
 //! - `location`: the `location` commands.
 //! - `error`: `CtlError`, the one line a failure prints.
 
 mod db;
 mod error;
 mod location;
+mod password;
+mod target;
 mod user;
 
 use clap::{Parser, Subcommand};
 use error::CtlError;
+use password::PasswordInput;
+use target::Target;
 use serval::config::{Config, DatabaseUrl, Overrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,8 +58,15 @@ struct Cli {
     #[arg(long = "db", value_name = "URL", global = true)]
     database: Option<DatabaseUrl>,
 
-    /// The server's config file, where the database is found.
-    #[arg(short = 'c', long = "config", value_name = "FILE", global = true)]
+    /// The server's config file, where the database and the served domains are found
+    /// [default: /etc/serval/serval.toml when it exists].
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "FILE",
+        env = "SERVAL_CONFIG",
+        global = true
+    )]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -103,12 +119,16 @@ enum DbCommand {
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Add a subscriber.
+    /// Add a subscriber; the password is asked for (twice) unless given.
     Add {
         /// The subscriber, USER@DOMAIN (the domain is the digest realm).
         address: String,
-        /// The password.
-        password: String,
+        /// The password (visible to other users in the process list: prefer the prompt
+        /// or --password-stdin).
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
         /// An e-mail address to keep with it.
         #[arg(long, value_name = "ADDR")]
         email: Option<String>,
@@ -121,12 +141,16 @@ enum UserCommand {
         /// The subscriber, USER@DOMAIN.
         address: String,
     },
-    /// Change a subscriber's password.
+    /// Change a subscriber's password; it is asked for (twice) unless given.
     Passwd {
         /// The subscriber, USER@DOMAIN.
         address: String,
-        /// The new password.
-        password: String,
+        /// The new password (visible in the process list: prefer the prompt or
+        /// --password-stdin).
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
         /// Keep the plain password too (it is kept anyway if it was before).
         #[arg(long)]
         store_password: bool,
@@ -178,40 +202,48 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check { file }) => {
             return check_config(file.or(config), database);
         }
-        Command::Db(command) => with_database(config, database, |url| async move {
+        Command::Db(command) => with_database(config, database, |target| async move {
             match command {
-                DbCommand::Init => db::init(&url).await,
-                DbCommand::Migrate => db::migrate(&url).await,
-                DbCommand::Backup { file } => db::backup(&url, &file).await,
-                DbCommand::Restore { file } => db::restore(&url, &file).await,
+                DbCommand::Init => db::init(&target).await,
+                DbCommand::Migrate => db::migrate(&target).await,
+                DbCommand::Backup { file } => db::backup(&target, &file).await,
+                DbCommand::Restore { file } => db::restore(&target, &file).await,
             }
         }),
-        Command::User(command) => with_database(config, database, |url| async move {
+        Command::User(command) => with_database(config, database, |target| async move {
             match command {
                 UserCommand::Add {
                     address,
                     password,
+                    password_stdin,
                     email,
                     store_password,
-                } => user::add(&url, &address, &password, email, store_password).await,
-                UserCommand::Del { address } => user::delete(&url, &address).await,
+                } => {
+                    let password = PasswordInput::new(password, password_stdin);
+                    user::add(&target, &address, password, email, store_password).await
+                }
+                UserCommand::Del { address } => user::delete(&target, &address).await,
                 UserCommand::Passwd {
                     address,
                     password,
+                    password_stdin,
                     store_password,
-                } => user::passwd(&url, &address, &password, store_password).await,
-                UserCommand::List { domain } => user::list(&url, domain.as_deref()).await,
+                } => {
+                    let password = PasswordInput::new(password, password_stdin);
+                    user::passwd(&target, &address, password, store_password).await
+                }
+                UserCommand::List { domain } => user::list(&target, domain.as_deref()).await,
                 UserCommand::Import {
                     file,
                     store_password,
-                } => user::import(&url, &file, store_password).await,
+                } => user::import(&target, &file, store_password).await,
             }
         }),
-        Command::Location(command) => with_database(config, database, |url| async move {
+        Command::Location(command) => with_database(config, database, |target| async move {
             match command {
-                LocationCommand::List { domain } => location::list(&url, domain.as_deref()).await,
-                LocationCommand::Show { aor } => location::show(&url, &aor).await,
-                LocationCommand::Del { aor } => location::delete(&url, &aor).await,
+                LocationCommand::List { domain } => location::list(&target, domain.as_deref()).await,
+                LocationCommand::Show { aor } => location::show(&target, &aor).await,
+                LocationCommand::Del { aor } => location::delete(&target, &aor).await,
             }
         }),
     };
@@ -219,7 +251,7 @@ fn main() -> ExitCode {
         Ok(()) | Err(CtlError::Closed) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("servalctl: {err}");
-            ExitCode::from(err.exit_code())
+            ExitCode::FAILURE
         }
     }
 }
@@ -232,14 +264,10 @@ fn with_database<F, Fut>(
     command: F,
 ) -> Result<(), CtlError>
 where
-    F: FnOnce(DatabaseUrl) -> Fut,
+    F: FnOnce(Target) -> Fut,
     Fut: Future<Output = Result<(), CtlError>>,
 {
-    let overrides = Overrides {
-        database,
-        ..Overrides::default()
-    };
-    let url = Config::load(config.as_deref(), overrides)?.database;
+    let target = Target::resolve(config, database)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -247,7 +275,7 @@ where
             path: "tokio runtime".to_owned(),
             source,
         })?;
-    runtime.block_on(command(url))
+    runtime.block_on(command(target))
 }
 
 /// `servalctl config check`: prints `FILE: configuration is valid` and the database, or

@@ -4,10 +4,11 @@
 //! `calculate_ha1` did: `MD5(user:domain:password)` and `SHA-256(user:domain:password)`
 //! in lower-case hex. The plain password is kept only when asked (`--store-password`).
 
-use crate::db::{self, Need};
+use crate::db;
+use crate::target::Target;
 use crate::error::CtlError;
+use crate::password::PasswordInput;
 use futures_util::TryStreamExt;
-use serval::config::DatabaseUrl;
 use serval_store::{StoreError, Subscriber};
 use sip_auth::Algorithm;
 use std::io::{BufWriter, Read, Write};
@@ -82,31 +83,53 @@ fn subscriber(
     }
 }
 
-/// `user add USER@DOMAIN PASSWORD [--email ADDR] [--store-password]`.
+/// `user add USER@DOMAIN [PASSWORD | --password-stdin] [--email ADDR]
+/// [--store-password]`. The address, its domain and that the user is new are checked
+/// before the password is asked for; a failure changes nothing.
 pub async fn add(
-    url: &DatabaseUrl,
+    target: &Target,
     address: &str,
-    password: &str,
+    password_input: PasswordInput,
     email: Option<String>,
     store_password: bool,
 ) -> Result<(), CtlError> {
-    let (user, domain) = parse_address(address).map_err(CtlError::Usage)?;
-    if password.is_empty() {
-        return Err(CtlError::Usage("the password is empty".to_owned()));
+    let (user, domain) = parse_address(address).map_err(CtlError::Invalid)?;
+    target.check_served(&domain)?;
+    // A new SQLite file can't hold the user: ask first, so that a closed prompt
+    // leaves no file behind.
+    let password = if db::may_exist(target) {
+        None
+    } else {
+        Some(password_input.read(&format!("{user}@{domain}"))?)
+    };
+    let store = db::open(target).await?;
+    let result = async {
+        if store.subscriber(&user, &domain).await?.is_some() {
+            return Err(StoreError::AlreadyExists {
+                user: user.clone(),
+                domain: domain.clone(),
+            }
+            .into());
+        }
+        let password = match password {
+            Some(password) => password,
+            None => password_input.read(&format!("{user}@{domain}"))?,
+        };
+        let s = subscriber(user, domain, &password, email, store_password);
+        store.add_subscriber(&s).await?;
+        Ok::<_, CtlError>(s)
     }
-    let store = db::open(url, Need::Schema).await?;
-    let s = subscriber(user, domain, password, email, store_password);
-    let result = store.add_subscriber(&s).await;
+    .await;
     store.close().await;
-    result?;
+    let s = result?;
     println!("added {}@{}", s.username, s.domain);
     Ok(())
 }
 
 /// `user del USER@DOMAIN`.
-pub async fn delete(url: &DatabaseUrl, address: &str) -> Result<(), CtlError> {
-    let (user, domain) = parse_address(address).map_err(CtlError::Usage)?;
-    let store = db::open(url, Need::Schema).await?;
+pub async fn delete(target: &Target, address: &str) -> Result<(), CtlError> {
+    let (user, domain) = parse_address(address).map_err(CtlError::Invalid)?;
+    let store = db::open(target).await?;
     let deleted = store.delete_subscriber(&user, &domain).await;
     store.close().await;
     if !deleted? {
@@ -116,42 +139,44 @@ pub async fn delete(url: &DatabaseUrl, address: &str) -> Result<(), CtlError> {
     Ok(())
 }
 
-/// `user passwd USER@DOMAIN PASSWORD [--store-password]`: new HA1s; the plain
-/// password is kept when asked or when the old one was kept.
+/// `user passwd USER@DOMAIN [PASSWORD | --password-stdin] [--store-password]`: new
+/// HA1s; the plain password is kept when asked or when the old one was kept. The
+/// subscriber must exist before the password is asked for.
 pub async fn passwd(
-    url: &DatabaseUrl,
+    target: &Target,
     address: &str,
-    password: &str,
+    password: PasswordInput,
     store_password: bool,
 ) -> Result<(), CtlError> {
-    let (user, domain) = parse_address(address).map_err(CtlError::Usage)?;
-    if password.is_empty() {
-        return Err(CtlError::Usage("the password is empty".to_owned()));
-    }
-    let store = db::open(url, Need::Schema).await?;
+    let (user, domain) = parse_address(address).map_err(CtlError::Invalid)?;
+    let store = db::open(target).await?;
     let result = async {
         let Some(old) = store.subscriber(&user, &domain).await? else {
-            return Ok(false);
+            return Err(CtlError::NotFound(format!("no subscriber {user}@{domain}")));
         };
+        let password = password.read(&format!("{user}@{domain}"))?;
         let keep = store_password || old.password.is_some();
-        let (ha1, ha1_sha256) = ha1_pair(&user, &domain, password);
-        store
-            .update_credentials(&user, &domain, keep.then_some(password), &ha1, &ha1_sha256)
-            .await
+        let (ha1, ha1_sha256) = ha1_pair(&user, &domain, &password);
+        let changed = store
+            .update_credentials(&user, &domain, keep.then_some(password.as_str()), &ha1, &ha1_sha256)
+            .await?;
+        if changed {
+            Ok::<_, CtlError>(())
+        } else {
+            Err(CtlError::NotFound(format!("no subscriber {user}@{domain}")))
+        }
     }
     .await;
     store.close().await;
-    if !result? {
-        return Err(CtlError::NotFound(format!("no subscriber {user}@{domain}")));
-    }
+    result?;
     println!("password changed for {user}@{domain}");
     Ok(())
 }
 
 /// `user list [--domain D]`: one `USER@DOMAIN` a line (a tab and the e-mail address
 /// when there is one), streamed.
-pub async fn list(url: &DatabaseUrl, domain: Option<&str>) -> Result<(), CtlError> {
-    let store = db::open(url, Need::Schema).await?;
+pub async fn list(target: &Target, domain: Option<&str>) -> Result<(), CtlError> {
+    let store = db::open(target).await?;
     let domain = domain.map(str::to_ascii_lowercase);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = async {
@@ -277,7 +302,7 @@ fn csv_reason(err: &csv::Error) -> String {
 /// line is recognised and skipped, empty lines too). The whole file is
 /// checked first, so a bad line imports nothing; then every row is added in one
 /// transaction.
-pub async fn import(url: &DatabaseUrl, file: &Path, store_password: bool) -> Result<(), CtlError> {
+pub async fn import(target: &Target, file: &Path, store_password: bool) -> Result<(), CtlError> {
     let shown = file.display().to_string();
     let data = read_input(file).map_err(|source| CtlError::File {
         path: shown.clone(),
@@ -286,7 +311,16 @@ pub async fn import(url: &DatabaseUrl, file: &Path, store_password: bool) -> Res
     let mut count = 0u64;
     for (line, record) in records(&data) {
         match record {
-            Ok(Some(_)) => count += 1,
+            Ok(Some(row)) => {
+                if let Err(CtlError::Invalid(reason)) = target.check_served(&row.domain) {
+                    return Err(CtlError::Input {
+                        path: shown,
+                        line,
+                        reason: format!("{}@{}: {reason}", row.user, row.domain),
+                    });
+                }
+                count += 1;
+            }
             Ok(None) => {}
             Err(reason) => {
                 return Err(CtlError::Input {
@@ -297,7 +331,7 @@ pub async fn import(url: &DatabaseUrl, file: &Path, store_password: bool) -> Res
             }
         }
     }
-    let store = db::open(url, Need::Schema).await?;
+    let store = db::open(target).await?;
     let rows = records(&data).filter_map(|(_, record)| {
         let row = record.ok().flatten()?;
         Some(subscriber(

@@ -112,27 +112,33 @@ fn stored(url: &str, user: &str, domain: &str) -> Option<Subscriber> {
 }
 
 #[test]
-fn commands_before_db_init_say_to_run_it() {
-    let db = Sqlite::new();
+fn commands_on_a_new_database_create_it_with_the_schema() {
     for args in [
         &["user", "list"][..],
         &["user", "add", "alice@example.com", "pw"],
         &["location", "list"],
-        &["db", "migrate"],
         &["db", "backup", "-"],
     ] {
-        assert_eq!(
-            fails(db.run(args)),
-            format!(
-                "servalctl: no database at {} (create it with `servalctl db init`)\n",
-                db.file().display()
-            ),
-            "{args:?}"
+        let db = Sqlite::new();
+        let output = db.run(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "created the Serval schema (version 1) in {}\n",
+                db.url
+            )),
+            "{args:?}: {}",
+            stderr(&output)
         );
+        assert!(db.file().exists(), "{args:?}");
+        // The second time, nothing is created and nothing is said.
+        let again = db.run(&["user", "list"]);
+        assert!(again.status.success());
+        assert_eq!(stderr(&again), "");
     }
-    assert!(!db.file().exists(), "no file is made by mistake");
 
-    // A file without the schema (made by something else).
+    // A file without the schema (made by something else) gets it too.
+    let db = Sqlite::new();
     runtime().block_on(async {
         Store::connect(&db.url)
             .await
@@ -141,12 +147,8 @@ fn commands_before_db_init_say_to_run_it() {
             .await;
     });
     assert!(db.file().exists());
-    for args in [&["user", "list"][..], &["db", "migrate"]] {
-        assert_eq!(
-            fails(db.run(args)),
-            "servalctl: the database has no Serval schema (create it with `servalctl db init`)\n"
-        );
-    }
+    ok(db.run(&["user", "add", "bob@example.com", "pw"]));
+    assert!(stored(&db.url, "bob", "example.com").is_some());
 }
 
 #[test]
@@ -171,7 +173,14 @@ fn db_init_and_migrate() {
 fn the_database_comes_from_the_config_file() {
     let db = Sqlite::new();
     let config = db.path("serval.toml");
-    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).expect("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndomains = [\"example.com\"]\n[database]\nurl = \"{}\"\n",
+            db.url
+        ),
+    )
+    .expect("config");
     let config = config.to_str().expect("UTF-8");
     assert_eq!(
         ok(servalctl(&["-c", config, "db", "init"])),
@@ -191,12 +200,13 @@ fn the_database_comes_from_the_config_file() {
     );
     // --db wins over the file.
     let other = Sqlite::new();
-    assert!(
-        fails(servalctl(&[
+    assert_eq!(
+        ok(servalctl(&[
             "-c", config, "--db", &other.url, "user", "list"
-        ]))
-        .contains("no database at")
+        ])),
+        ""
     );
+    assert!(other.file().exists());
 }
 
 #[test]
@@ -236,9 +246,10 @@ fn users_are_added_listed_changed_and_deleted() {
         fails(db.run(&["user", "add", "alice@example.com", "again"])),
         "servalctl: subscriber alice@example.com already exists\n"
     );
-    let usage = db.run(&["user", "add", "alice", "pw"]);
-    assert_eq!(usage.status.code(), Some(2));
-    assert_eq!(stderr(&usage), "servalctl: `alice` is not USER@DOMAIN\n");
+    assert_eq!(
+        fails(db.run(&["user", "add", "alice", "pw"])),
+        "servalctl: `alice` is not USER@DOMAIN\n"
+    );
 
     assert_eq!(
         ok(db.run(&["user", "list"])),
@@ -604,11 +615,15 @@ fn users_on(backend: Backend) {
         return;
     };
     let url = db.url.clone();
+    let first = on(&url, &["user", "list"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first), "");
     assert!(
-        fails(on(&url, &["user", "list"]))
-            .contains("the database has no Serval schema (create it with `servalctl db init`)")
+        stderr(&first).starts_with("created the Serval schema (version 1) in "),
+        "{}",
+        stderr(&first)
     );
-    ok(on(&url, &["db", "init"]));
+    assert!(ok(on(&url, &["db", "init"])).ends_with(": schema is up to date (version 1)\n"));
     assert_eq!(
         ok(on(
             &url,

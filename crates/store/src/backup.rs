@@ -71,7 +71,7 @@ impl Store {
             Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Dialect::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
         };
-        let mut tx = self.pool.begin_with(snapshot).await?;
+        let mut tx = self.reader.begin_with(snapshot).await?;
         let mut counts = BackupCounts::default();
 
         let sql = format!("{} ORDER BY username, domain", subscriber::SELECT);

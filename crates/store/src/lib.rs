@@ -60,7 +60,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection pool to one database. Cloning is cheap and shares the pool.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Writes, migrations, and reads that must see the latest write.
     pool: AnyPool,
+    /// Lookups and reports: `pool` itself, or a read-only login to the same database.
+    reader: AnyPool,
     dialect: Dialect,
 }
 
@@ -71,52 +74,26 @@ impl Store {
     /// The schema is not checked: see [`Store::migrate`] and [`Store::check_schema`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let dialect = Dialect::from_url(url).ok_or_else(|| StoreError::Url(redact(url)))?;
-        sqlx::any::install_default_drivers();
-        let failed = |err: sqlx::Error| StoreError::Connect {
-            url: redact(url),
-            cause: error::cause(&err),
-        };
-        let options = AnyConnectOptions::from_str(&url::driver_url(url, dialect))
-            .map_err(failed)?
-            .disable_statement_logging();
+        let pool = open_pool(url, dialect).await?;
+        Ok(Store {
+            reader: pool.clone(),
+            pool,
+            dialect,
+        })
+    }
 
-        // One direct connection first: the pool retries a refused connection until its
-        // timeout and then only says that it timed out; this says why.
-        let mut first =
-            tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&options))
-                .await
-                .map_err(|_| StoreError::Connect {
-                    url: redact(url),
-                    cause: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-                })?
-                .map_err(failed)?;
-        if dialect == Dialect::Sqlite {
-            // Persistent in the file; set once, before other connections exist.
-            first
-                .execute("PRAGMA journal_mode = WAL")
-                .await
-                .map_err(failed)?;
+    /// Opens the database at `url` for writing, and reads through `read_only_url` (the
+    /// same database with credentials that may only read, as SER's `serro`) when one
+    /// is given: lookups, lists and backups then never hold write privileges.
+    pub async fn connect_split(url: &str, read_only_url: Option<&str>) -> Result<Store, StoreError> {
+        let mut store = Store::connect(url).await?;
+        if let Some(read_only) = read_only_url {
+            if Dialect::from_url(read_only) != Some(store.dialect) {
+                return Err(StoreError::Url(redact(read_only)));
+            }
+            store.reader = open_pool(read_only, store.dialect).await?;
         }
-        first.close().await.map_err(failed)?;
-
-        let pool = AnyPoolOptions::new()
-            .max_connections(match dialect {
-                Dialect::Sqlite => 4,
-                Dialect::Postgres | Dialect::Mysql => 8,
-            })
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(failed)?;
-        Ok(Store { pool, dialect })
+        Ok(store)
     }
 
     /// The rows of `select` (of `domain`, when given: the table has a `domain`
@@ -136,7 +113,7 @@ impl Store {
             if let Some(domain) = &domain {
                 query = query.bind(domain.as_str());
             }
-            let mut rows = query.fetch(&self.pool);
+            let mut rows = query.fetch(&self.reader);
             while let Some(row) = rows.try_next().await? {
                 yield row;
             }
@@ -151,6 +128,7 @@ impl Store {
     /// Closes every connection, waiting for those in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reader.close().await;
     }
 
     /// A transaction for writing. On SQLite it takes the write lock at once
@@ -189,4 +167,52 @@ pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A connection pool to `url`, after one direct connection that says why it failed.
+async fn open_pool(url: &str, dialect: Dialect) -> Result<AnyPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    let failed = |err: sqlx::Error| StoreError::Connect {
+        url: redact(url),
+        cause: error::cause(&err),
+    };
+    let options = AnyConnectOptions::from_str(&url::driver_url(url, dialect))
+        .map_err(failed)?
+        .disable_statement_logging();
+
+    // One direct connection first: the pool retries a refused connection until its
+    // timeout and then only says that it timed out; this says why.
+    let mut first = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&options))
+        .await
+        .map_err(|_| StoreError::Connect {
+            url: redact(url),
+            cause: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        })?
+        .map_err(failed)?;
+    if dialect == Dialect::Sqlite {
+        // Persistent in the file; set once, before other connections exist.
+        first
+            .execute("PRAGMA journal_mode = WAL")
+            .await
+            .map_err(failed)?;
+    }
+    first.close().await.map_err(failed)?;
+
+    AnyPoolOptions::new()
+        .max_connections(match dialect {
+            Dialect::Sqlite => 4,
+            Dialect::Postgres | Dialect::Mysql => 8,
+        })
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(failed)
 }

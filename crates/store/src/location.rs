@@ -209,14 +209,14 @@ impl Store {
             .dialect
             .sql(&format!("{SELECT} WHERE aor = ? ORDER BY contact"))
             .into_owned();
-        let rows = sqlx::query(&sql).bind(aor).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql).bind(aor).fetch_all(&self.reader).await?;
         rows.iter().map(BindingRecord::from_row).collect()
     }
 
     /// Every binding, in no particular order, streamed (loading the cache at start).
     pub fn all_bindings(&self) -> impl Stream<Item = Result<BindingRecord, StoreError>> + '_ {
         async_stream::try_stream! {
-            let mut rows = sqlx::query(SELECT).fetch(&self.pool);
+            let mut rows = sqlx::query(SELECT).fetch(&self.reader);
             while let Some(row) = rows.try_next().await? {
                 yield BindingRecord::from_row(&row)?;
             }

@@ -197,7 +197,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(user)
             .bind(domain)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.map(|row| SubscriberRow::from_row(&row).map(SubscriberRow::subscriber))
             .transpose()

@@ -15,6 +15,17 @@ pub enum DatabaseKind {
     Mysql,
 }
 
+impl DatabaseKind {
+    /// The back end's name, as in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "SQLite",
+            DatabaseKind::Postgres => "PostgreSQL",
+            DatabaseKind::Mysql => "MySQL/MariaDB",
+        }
+    }
+}
+
 /// A validated database URL: `sqlite:PATH`, `postgres://…` or `mysql://…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {

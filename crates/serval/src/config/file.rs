@@ -106,6 +106,7 @@ pub(super) struct ServerSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct DatabaseSection {
     pub(super) url: Option<Spanned<String>>,
+    pub(super) read_only_url: Option<Spanned<String>>,
 }
 
 /// `[limits]`

@@ -9,7 +9,8 @@
 //! multicast_interface = "192.0.2.1" # where udp:224.0.1.75:5060 joins its group
 //!
 //! [database]
-//! url = "sqlite:serval.db"
+//! url = "sqlite:serval.db"   # the credentials that write
+//! read_only_url = "…"        # optional: the same database, credentials that only read
 //!
 //! [limits]
 //! max_message = 65535        # bytes
@@ -97,8 +98,11 @@ pub struct Config {
     pub multicast_interface: Ipv4Addr,
     /// The interface index where IPv6 multicast listen addresses join; 0: the system's.
     pub multicast_interface_v6: u32,
-    /// Where data is kept.
+    /// Where data is kept, and the credentials that write it.
     pub database: DatabaseUrl,
+    /// The same database with read-only credentials (SER's `serro`), for lookups and
+    /// reports; `None`: `database` is used for everything.
+    pub database_read_only: Option<DatabaseUrl>,
     /// Sizes, counts and timeouts.
     pub limits: Limits,
     /// The log level or filter, when the file sets one.
@@ -282,6 +286,7 @@ impl Default for Config {
             multicast_interface: transport.multicast_interface,
             multicast_interface_v6: transport.multicast_interface_v6,
             database: DatabaseUrl::default_sqlite(),
+            database_read_only: None,
             limits: Limits {
                 max_message: message.max_message,
                 max_header_section: message.max_header_section,

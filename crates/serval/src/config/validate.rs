@@ -54,6 +54,22 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
             .parse::<DatabaseUrl>()
             .map_err(|err| report.at(url.span(), err.to_string()))?;
     }
+    if let Some(url) = file.database.read_only_url {
+        let parsed = url
+            .get_ref()
+            .parse::<DatabaseUrl>()
+            .map_err(|err| report.at(url.span(), err.to_string()))?;
+        if parsed.kind() != config.database.kind() {
+            return Err(report.at(
+                url.span(),
+                format!(
+                    "read_only_url must be the same kind of database as url ({})",
+                    config.database.kind().name()
+                ),
+            ));
+        }
+        config.database_read_only = Some(parsed);
+    }
     config.limits = limits(file.limits, config.limits, report)?;
     if let Some(level) = file.log.level {
         let filter = parse_log_filter(level.get_ref())
