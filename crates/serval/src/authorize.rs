@@ -19,7 +19,7 @@ use crate::subscriber_cache::Subscribers;
 use ipnet::IpNet;
 use sip_auth::{Algorithm, Authenticator, DigestConfig, Ha1, Kind, Secret, Verdict};
 use sip_core::proxy::{Decision, Reply};
-use sip_msg::{Host, Message, Method};
+use sip_msg::{Host, Message, Method, Uri};
 use std::net::IpAddr;
 use std::time::SystemTime;
 
@@ -127,7 +127,16 @@ impl Authorizer {
                 return Outcome::Answer(database_unavailable("Subscriber Database Unavailable"));
             }
         };
-        match self.digest.verify(msg, &creds, ha1.as_ref(), now) {
+        // A digest uri naming this server without a user (SIPp's `sip:HOST:PORT`, the
+        // address it sends to) is taken as well as the Request-URI.
+        let names_this_server = |uri: &Uri<'_>| {
+            uri.as_sip()
+                .is_some_and(|sip| sip.user.is_none() && is_local(&sip.host))
+        };
+        match self
+            .digest
+            .verify_at_server(msg, &creds, ha1.as_ref(), now, names_this_server)
+        {
             Verdict::Authorized => {
                 let speaks_for = uri.user.is_some_and(|u| u == creds.username());
                 if speaks_for {

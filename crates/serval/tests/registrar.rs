@@ -360,7 +360,7 @@ fn final_response(ua: &Ua, to: SocketAddr, request: &str) -> Response {
 
 /// 404 for a user nobody knows, 480 for a subscriber with no binding; sources in
 /// `trusted` register without a challenge; a digest `uri` that is not the Request-URI
-/// is refused with 400 unless `check_digest_uri` is off.
+/// that names neither the Request-URI nor this server is refused with 400.
 #[test]
 fn unknown_unavailable_trusted_and_digest_uri() {
     let db = sqlite();
@@ -372,7 +372,7 @@ fn unknown_unavailable_trusted_and_digest_uri() {
     let offline = final_response(&caller, server.udp, &invite_for(&caller, "alice", 2));
     assert_eq!(offline.code, 480, "{}", offline.raw);
 
-    // The digest uri must be the Request-URI.
+    // The digest uri must be the Request-URI or this server (SIPp's form).
     let mut ua = Ua::new("alice");
     let contact = format!("Contact: <{}>\r\n", ua.contact());
     let challenge = ua.register(server.udp, &contact, None);
@@ -380,7 +380,7 @@ fn unknown_unavailable_trusted_and_digest_uri() {
     let elsewhere = digest::answer(
         &offer,
         "REGISTER",
-        "sip:127.0.0.1",
+        "sip:elsewhere.test",
         "alice",
         "alice-secret",
         1,

@@ -2,6 +2,7 @@
 //! `backup`, `restore`.
 
 use crate::error::CtlError;
+use crate::progress::{self, CountLines};
 use crate::target::Target;
 use serval_store::{BackupCounts, Store, StoreError};
 use std::fs::File;
@@ -83,8 +84,10 @@ pub async fn migrate(target: &Target) -> Result<(), CtlError> {
 pub async fn backup(target: &Target, file: &Path) -> Result<(), CtlError> {
     let store = open(target).await?;
     let shown = file.display().to_string();
+    let rows = progress::counter("rows");
     let counts = if file == Path::new("-") {
-        let counts = store.backup(std::io::stdout().lock()).await?;
+        let out = CountLines::new(std::io::stdout().lock(), rows.clone());
+        let counts = store.backup(out).await?;
         std::io::stdout().flush().map_err(CtlError::output)?;
         counts
     } else {
@@ -94,7 +97,7 @@ pub async fn backup(target: &Target, file: &Path) -> Result<(), CtlError> {
             source,
         };
         let out = File::create(&partial).map_err(failed)?;
-        let counts = match store.backup(&out).await {
+        let counts = match store.backup(CountLines::new(&out, rows.clone())).await {
             Ok(counts) => counts,
             Err(err) => {
                 let _ = std::fs::remove_file(&partial);
@@ -105,6 +108,7 @@ pub async fn backup(target: &Target, file: &Path) -> Result<(), CtlError> {
         std::fs::rename(&partial, file).map_err(failed)?;
         counts
     };
+    rows.finish_and_clear();
     store.close().await;
     let summary = format!("backed up {} to {shown}", counted(counts));
     if file == Path::new("-") {
@@ -120,15 +124,20 @@ pub async fn backup(target: &Target, file: &Path) -> Result<(), CtlError> {
 pub async fn restore(target: &Target, file: &Path) -> Result<(), CtlError> {
     let store = open(target).await?;
     let shown = file.display().to_string();
-    let result = if file == Path::new("-") {
-        store.restore(std::io::stdin().lock()).await
+    let (result, bar) = if file == Path::new("-") {
+        let bar = progress::counter("bytes");
+        let input = BufReader::new(bar.wrap_read(std::io::stdin().lock()));
+        (store.restore(input).await, bar)
     } else {
         let input = File::open(file).map_err(|source| CtlError::File {
             path: shown.clone(),
             source,
         })?;
-        store.restore(BufReader::new(input)).await
+        let len = input.metadata().map_or(0, |m| m.len());
+        let bar = progress::bytes(len);
+        (store.restore(BufReader::new(bar.wrap_read(input))).await, bar)
     };
+    bar.finish_and_clear();
     store.close().await;
     let counts = result.map_err(|err| match err {
         StoreError::Backup { line, reason } => CtlError::Input {

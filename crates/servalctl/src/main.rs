@@ -33,12 +33,14 @@
 //! - `user`: the `user` commands, HA1 computation, CSV import.
 //! - `password`: the prompt, `--password-stdin`, or the argument.
 //! - `location`: the `location` commands.
+//! - `progress`: progress bars of long work, on a terminal only.
 //! - `error`: `CtlError`, the one line a failure prints.
 
 mod db;
 mod error;
 mod location;
 mod password;
+mod progress;
 mod target;
 mod user;
 

@@ -8,6 +8,7 @@ use crate::db;
 use crate::target::Target;
 use crate::error::CtlError;
 use crate::password::PasswordInput;
+use crate::progress;
 use futures_util::TryStreamExt;
 use serval_store::{StoreError, Subscriber};
 use sip_auth::Algorithm;
@@ -332,6 +333,7 @@ pub async fn import(target: &Target, file: &Path, store_password: bool) -> Resul
         }
     }
     let store = db::open(target).await?;
+    let bar = progress::bar(count, "subscribers");
     let rows = records(&data).filter_map(|(_, record)| {
         let row = record.ok().flatten()?;
         Some(subscriber(
@@ -342,7 +344,10 @@ pub async fn import(target: &Target, file: &Path, store_password: bool) -> Resul
             store_password,
         ))
     });
-    let result = store.import_subscribers(rows).await;
+    let result = store
+        .import_subscribers(rows.inspect(|_| bar.inc(1)))
+        .await;
+    bar.finish_and_clear();
     store.close().await;
     match result {
         Ok(added) => {

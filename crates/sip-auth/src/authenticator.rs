@@ -59,8 +59,8 @@ pub struct DigestConfig {
     /// How long a nonce is accepted after it was issued (default 300 s).
     pub nonce_lifetime: Duration,
     /// Whether the digest `uri` must designate the Request-URI (default true): equal
-    /// text or equivalent URIs by RFC 3261 §19.1.4. Off is a compatibility mode for
-    /// clients that put something else there (SIPp puts the target address).
+    /// text or equivalent URIs by RFC 3261 §19.1.4, or this server itself with
+    /// [`Authenticator::verify_at_server`]. Off accepts any uri.
     pub check_uri: bool,
     /// Offer `qop="auth,auth-int"` rather than `qop="auth"` (default false).
     /// `auth-int` is accepted either way: it protects more.
@@ -247,13 +247,33 @@ impl Authenticator {
         ha1: Option<&Ha1>,
         now: SystemTime,
     ) -> Verdict {
+        self.verify_at_server(req, creds, ha1, now, |_| false)
+    }
+
+    /// [`Self::verify`], where a digest `uri` that names this server itself
+    /// (`names_this_server` says which URIs do) is accepted as well as one that
+    /// designates the Request-URI. Some UAs (SIPp) put the address they send to there.
+    /// The response still covers that uri, so a UA that puts its Request-URI there
+    /// keeps the binding of its credentials to that Request-URI, and nonce counts
+    /// still refuse every replay.
+    pub fn verify_at_server(
+        &self,
+        req: &Message,
+        creds: &Credentials<'_>,
+        ha1: Option<&Ha1>,
+        now: SystemTime,
+        names_this_server: impl Fn(&Uri<'_>) -> bool,
+    ) -> Verdict {
         let Some(method) = req.method_str() else {
             return Verdict::Malformed(Malformed::NotARequest);
         };
         if let Err(m) = self.admissible(creds) {
             return Verdict::Malformed(m);
         }
-        if self.cfg.check_uri && !uri_matches(&creds.uri, req.request_uri_str()) {
+        if self.cfg.check_uri
+            && !uri_matches(&creds.uri, req.request_uri_str())
+            && !Uri::parse(&creds.uri).is_ok_and(|uri| names_this_server(&uri))
+        {
             return Verdict::Malformed(Malformed::UriMismatch);
         }
         let now = unix_secs(now);

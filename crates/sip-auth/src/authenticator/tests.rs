@@ -545,6 +545,45 @@ fn uri_check() {
 }
 
 #[test]
+fn a_digest_uri_naming_this_server_is_taken_when_the_caller_says_so() {
+    let a = auth(DigestConfig::default());
+    let at_server = |client: &Client| {
+        let req = client.request(&challenge(&a, Algorithm::Md5, T0));
+        let creds = a
+            .credentials(&req, client.kind, REALM)
+            .expect("credentials")
+            .expect("readable");
+        a.verify_at_server(&req, &creds, Some(&alice(Algorithm::Md5)), t(T0), |uri| {
+            uri.as_sip()
+                .is_some_and(|sip| sip.host.to_string() == "192.0.2.10")
+        })
+    };
+    let sipp = Client {
+        digest_uri: Some("sip:192.0.2.10:5060"),
+        ..Client::default()
+    };
+    assert_eq!(at_server(&sipp), Verdict::Authorized);
+    let elsewhere = Client {
+        digest_uri: Some("sip:198.51.100.7:5060"),
+        ..Client::default()
+    };
+    assert_eq!(
+        at_server(&elsewhere),
+        Verdict::Malformed(Malformed::UriMismatch)
+    );
+    let not_a_uri = Client {
+        digest_uri: Some("192.0.2.10"),
+        ..Client::default()
+    };
+    assert_eq!(
+        at_server(&not_a_uri),
+        Verdict::Malformed(Malformed::UriMismatch)
+    );
+    // The Request-URI itself still is.
+    assert_eq!(at_server(&Client::default()), Verdict::Authorized);
+}
+
+#[test]
 fn auth_int_covers_the_body() {
     let a = auth(DigestConfig {
         qop_auth_int: true,

@@ -1,7 +1,8 @@
-//! Passwords as a user gives them: asked twice on a terminal (a real pseudo-terminal,
-//! driven as a person types), read from standard input, or given as an argument; and
-//! the bad input of `user add` (twice, a malformed address, a domain not served, a
-//! prompt closed early), each one line, exit 1, nothing changed.
+//! servalctl on a terminal (a real pseudo-terminal, driven as a person types) and off
+//! it: passwords asked twice on a terminal, read from standard input, or given as an
+//! argument; progress of long work shown on a terminal only; and the bad input of
+//! `user add` (twice, a malformed address, a domain not served, a prompt closed
+//! early), each one line, exit 1, nothing changed.
 
 use rexpect::process::WaitStatus;
 use rexpect::session::{PtySession, spawn_command};
@@ -273,4 +274,54 @@ fn bad_input_is_one_line_and_changes_nothing() {
 
     let list = site.run(&["user", "list"], "");
     assert_eq!(text(&list.stdout), "alice@example.com\n");
+}
+
+/// A CSV of `n` subscribers of example.com.
+fn users_csv(site: &Site, n: usize) -> PathBuf {
+    let mut csv = String::from("user,domain,password\n");
+    for i in 0..n {
+        csv.push_str(&format!("user{i},example.com,pw{i}\n"));
+    }
+    let path = site.dir.path().join("users.csv");
+    std::fs::write(&path, csv).expect("csv");
+    path
+}
+
+#[test]
+fn long_work_shows_progress_on_a_terminal_and_nothing_in_a_pipe() {
+    const ROWS: usize = 60_000;
+    let piped = Site::new();
+    let csv = users_csv(&piped, ROWS);
+    let csv = csv.to_str().expect("UTF-8");
+    let import = piped.run(&["user", "import", csv], "");
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert_eq!(
+        text(&import.stdout),
+        format!("imported {ROWS} subscribers from {csv}\n")
+    );
+    // Only the note that the database was made: no bar, no control characters.
+    assert_eq!(
+        text(&import.stderr).lines().count(),
+        1,
+        "{}",
+        text(&import.stderr)
+    );
+    assert!(!text(&import.stderr).contains('\x1b'));
+    let backup = piped.run(&["db", "backup", "-"], "");
+    assert!(backup.status.success());
+    assert_eq!(
+        text(&backup.stderr),
+        format!("backed up {ROWS} subscribers and 0 bindings to -\n")
+    );
+
+    let tty_site = Site::new();
+    let csv = users_csv(&tty_site, ROWS);
+    let mut tty = tty_site.on_terminal(&["user", "import", csv.to_str().expect("UTF-8")]);
+    let shown = tty.exp_eof().expect("ends");
+    assert_eq!(exit_code(&mut tty), 0);
+    assert!(
+        shown.contains("/60,000 subscribers"),
+        "a bar with the total: {shown:?}"
+    );
+    assert!(shown.contains(&format!("imported {ROWS} subscribers")));
 }
