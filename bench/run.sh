@@ -56,8 +56,6 @@ level = "warn"
 storage = "memory"          # as the reference Kamailio (usrloc db_mode 0)
 [auth]
 enabled = $auth
-algorithms = ["MD5"]        # SIPp 3.6 answers MD5 only
-check_digest_uri = false    # SIPp puts the target address in the digest uri
 CONF
     if [ "$auth" = true ]; then
         "$SERVALCTL" --db "sqlite:$db" db init >/dev/null

@@ -58,6 +58,7 @@ impl Authorizer {
         let digest = Authenticator::new(
             DigestConfig {
                 algorithms,
+                offer: cfg.challenges,
                 nonce_lifetime: cfg.nonce_lifetime,
                 check_uri: cfg.check_digest_uri,
                 ..DigestConfig::default()
@@ -113,7 +114,10 @@ impl Authorizer {
         // The realm and subscriber domain: the host in lower case, IPv6 in brackets.
         let realm = uri.host.to_string().to_ascii_lowercase();
         let creds = match self.digest.credentials(msg, kind, &realm) {
-            None => return self.challenge(kind, &realm, false, now),
+            None => {
+                let asked = self.digest.asked_algorithm(msg, kind, &realm);
+                return self.challenge(kind, &realm, false, asked, now);
+            }
             Some(Err(m)) => return answer(400, m.reason()),
             Some(Ok(c)) => c,
         };
@@ -145,19 +149,26 @@ impl Authorizer {
                     answer(403, "Credentials Do Not Match the Identity")
                 }
             }
-            Verdict::Stale => self.challenge(kind, &realm, true, now),
+            Verdict::Stale => self.challenge(kind, &realm, true, Some(creds.algorithm()), now),
             Verdict::Rejected => answer(403, "Forbidden"),
             Verdict::Malformed(m) => answer(400, m.reason()),
         }
     }
 
-    fn challenge(&self, kind: Kind, realm: &str, stale: bool, now: SystemTime) -> Outcome {
+    fn challenge(
+        &self,
+        kind: Kind,
+        realm: &str,
+        stale: bool,
+        asked: Option<Algorithm>,
+        now: SystemTime,
+    ) -> Outcome {
         let (reason, header) = match kind {
             Kind::Www => ("Unauthorized", "WWW-Authenticate"),
             Kind::Proxy => ("Proxy Authentication Required", "Proxy-Authenticate"),
         };
         let mut reply = Reply::new(kind.status(), reason);
-        for c in self.digest.challenges(realm, stale, now) {
+        for c in self.digest.challenges(realm, stale, asked, now) {
             reply = reply.header(header, c);
         }
         Outcome::Answer(Decision::Reply(reply))

@@ -103,7 +103,9 @@ impl Ua {
     }
 
     /// The seed's exchange: REGISTER, 401, REGISTER with credentials (answering the
-    /// challenge of `algorithm`) for `password`; the final response.
+    /// challenge of `algorithm`) for `password`; the final response. For an algorithm
+    /// other than MD5 the first REGISTER asks for it, as pjsip does with
+    /// `auth_initial_empty`: an Authorization with an empty nonce and response.
     fn register_with(
         &mut self,
         to: SocketAddr,
@@ -111,7 +113,13 @@ impl Ua {
         password: &str,
         algorithm: &str,
     ) -> Response {
-        let challenge = self.register(to, headers, None);
+        let ask = (algorithm != "MD5").then(|| {
+            format!(
+                "Digest username=\"{}\", realm=\"{DOMAIN}\", nonce=\"\", uri=\"sip:{DOMAIN}\", response=\"\", algorithm={algorithm}",
+                self.user
+            )
+        });
+        let challenge = self.register(to, headers, ask);
         assert_eq!(challenge.code, 401, "{}", challenge.raw);
         let offer = challenge
             .headers("WWW-Authenticate")
@@ -149,22 +157,31 @@ fn register_refresh_unregister(db: Database) {
     let server = start(&db, "");
     let aor = format!("alice@{DOMAIN}");
 
-    // 401 with SHA-256 offered first, then MD5 (RFC 8760).
+    // 401 with one challenge, MD5: what every phone can answer.
     let mut ua = Ua::new("alice");
     let contact = format!("Contact: <{}>\r\nExpires: 900\r\n", ua.contact());
     let challenge = ua.register(server.udp, &contact, None);
     assert_eq!(challenge.code, 401);
-    let algorithms: Vec<String> = challenge
-        .headers("WWW-Authenticate")
-        .iter()
-        .map(|c| {
-            digest::params(c)
-                .get("algorithm")
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
-    assert_eq!(algorithms, ["SHA-256", "MD5"]);
+    let algorithms = |challenge: &Response| -> Vec<String> {
+        challenge
+            .headers("WWW-Authenticate")
+            .iter()
+            .map(|c| {
+                digest::params(c)
+                    .get("algorithm")
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(algorithms(&challenge), ["MD5"]);
+    // A phone that asks for SHA-256 (an initial empty Authorization) gets SHA-256.
+    let ask = format!(
+        "Digest username=\"alice\", realm=\"{DOMAIN}\", nonce=\"\", uri=\"sip:{DOMAIN}\", response=\"\", algorithm=SHA-256"
+    );
+    let asked = ua.register(server.udp, &contact, Some(ask));
+    assert_eq!(asked.code, 401, "{}", asked.raw);
+    assert_eq!(algorithms(&asked), ["SHA-256"]);
     assert!(
         stored(&db.url, &aor).is_empty(),
         "nothing bound before authentication"

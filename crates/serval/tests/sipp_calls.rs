@@ -10,10 +10,10 @@
 //!   is challenged (407, ACK, INVITE with credentials) and the proxy finds bob by the
 //!   location service. Over TCP the REGISTER opens the connection the proxy then
 //!   reaches bob over. The test starts the caller once the proxy logged the
-//!   registration. SIPp puts the target address in its digest `uri`, so the config
-//!   sets `check_digest_uri = false`; SIPp 3.6 answers only the first challenge and
-//!   only with MD5, so the config offers MD5 alone (`algorithms = ["MD5"]`; the
-//!   registrar tests cover SHA-256).
+//!   registration. The server runs its default authentication settings: one MD5
+//!   challenge (SIPp 3.6 reads only the first challenge and knows only MD5), and a
+//!   digest `uri` naming the server itself accepted (SIPp puts the address it sends
+//!   to there, not the Request-URI).
 //! - Each SIPp runs one call (`-m 1`) and gives up after `-timeout 20s`: the tests wait
 //!   on their exit status (0: the call went as its scenario says), then check what they
 //!   received: our Via and Record-Route on the way in, in-dialog requests back through
@@ -71,7 +71,7 @@ fn start_proxy_on(test: &str, domain: &str, db: &str) -> Serval {
     let config = temp_file(
         &format!("sipp-{test}.toml"),
         &format!(
-            "[server]\ndomains = [\"{domain}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n"
+            "[server]\ndomains = [\"{domain}\"]\n"
         ),
     );
     support::add_subscribers(

@@ -49,13 +49,30 @@ impl Kind {
     }
 }
 
+/// Which challenges a 401/407 carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Offer {
+    /// One challenge: the algorithm the request asked for (an initial Authorization
+    /// with an empty nonce, as IMS phones and pjsip's `auth_initial_empty` send), else
+    /// the first of [`DigestConfig::algorithms`]. Every phone takes one challenge;
+    /// several break some (baresip 1.0 gives up when any of them is SHA-256, SIPp
+    /// reads only the first).
+    #[default]
+    Preferred,
+    /// One challenge per algorithm, in order (RFC 8760 §2.4), unless the request asked
+    /// for one.
+    All,
+}
+
 /// What the authenticator offers and accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestConfig {
-    /// One challenge per algorithm, in this order (RFC 8760 §2.4: the preferred first).
-    /// Credentials with another algorithm are malformed. The subscriber store must
-    /// have an HA1 for each. Empty is taken as the default, `[Sha256, Md5]`.
+    /// The algorithms accepted, in order of preference (RFC 8760 §2.4: the preferred
+    /// first). Credentials with another algorithm are malformed. The subscriber store
+    /// must have an HA1 for each. Empty is taken as the default, `[Md5, Sha256]`.
     pub algorithms: Vec<Algorithm>,
+    /// Which of them a challenge offers (default [`Offer::Preferred`]).
+    pub offer: Offer,
     /// How long a nonce is accepted after it was issued (default 300 s).
     pub nonce_lifetime: Duration,
     /// Whether the digest `uri` must designate the Request-URI (default true): equal
@@ -77,7 +94,8 @@ pub struct DigestConfig {
 impl Default for DigestConfig {
     fn default() -> Self {
         DigestConfig {
-            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
+            offer: Offer::Preferred,
             nonce_lifetime: Duration::from_secs(300),
             check_uri: true,
             qop_auth_int: false,
@@ -139,13 +157,27 @@ impl Authenticator {
         &self.cfg
     }
 
-    /// The values of the WWW-Authenticate or Proxy-Authenticate headers of a 401/407:
-    /// one challenge per configured algorithm, in order, each with its own nonce, e.g.
-    /// `Digest realm="example.com", nonce="…", algorithm=SHA-256, qop="auth"`, with
-    /// `, stale=true` added when `stale`.
-    pub fn challenges(&self, realm: &str, stale: bool, now: SystemTime) -> Vec<String> {
-        self.cfg
-            .algorithms
+    /// The values of the WWW-Authenticate or Proxy-Authenticate headers of a 401/407,
+    /// each with its own nonce, e.g. `Digest realm="example.com", nonce="…",
+    /// algorithm=MD5, qop="auth"`, with `, stale=true` added when `stale`: the one
+    /// `asked` for when it is accepted (see [`Self::asked_algorithm`]; after a stale
+    /// nonce, the one the client used), else as [`DigestConfig::offer`] says.
+    pub fn challenges(
+        &self,
+        realm: &str,
+        stale: bool,
+        asked: Option<Algorithm>,
+        now: SystemTime,
+    ) -> Vec<String> {
+        let algorithms = &self.cfg.algorithms;
+        let offered = match asked {
+            Some(alg) if algorithms.contains(&alg) => std::slice::from_ref(
+                &algorithms[algorithms.iter().position(|&a| a == alg).unwrap_or(0)],
+            ),
+            _ if self.cfg.offer == Offer::All => algorithms.as_slice(),
+            _ => &algorithms[..1],
+        };
+        offered
             .iter()
             .map(|&alg| {
                 let mut s = String::with_capacity(120 + realm.len());
@@ -210,7 +242,7 @@ impl Authenticator {
                 unreadable = true;
                 continue;
             };
-            if fields.realm() != Some(realm) {
+            if fields.realm() != Some(realm) || fields.is_initial() {
                 continue;
             }
             return Some(
@@ -218,6 +250,24 @@ impl Authenticator {
             );
         }
         unreadable.then_some(Err(Malformed::Syntax))
+    }
+
+    /// The algorithm that an initial Authorization (or Proxy-Authorization) for
+    /// `realm` asks for: credentials with an empty nonce and no response, which name
+    /// the user and the algorithm before any challenge (3GPP TS 24.229 §5.1.1.2,
+    /// pjsip's `auth_initial_empty` with `auth_initial_algorithm`). Such credentials
+    /// are no answer ([`Self::credentials`] skips them); they choose the challenge.
+    pub fn asked_algorithm(&self, req: &Message, kind: Kind, realm: &str) -> Option<Algorithm> {
+        req.credentials(kind == Kind::Proxy)
+            .filter_map(Result::ok)
+            .filter(|value| value.is_digest())
+            .filter_map(|value| {
+                let fields = Fields::scan(&value).ok()?;
+                (fields.realm() == Some(realm) && fields.is_initial())
+                    .then(|| fields.algorithm())
+                    .flatten()
+            })
+            .find(|alg| self.cfg.algorithms.contains(alg))
     }
 
     /// The checks that depend on the configuration.

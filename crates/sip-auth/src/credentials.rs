@@ -286,6 +286,21 @@ impl<'a> Fields<'a> {
     pub(crate) fn realm(&self) -> Option<&str> {
         self.realm.as_deref()
     }
+
+    /// Credentials sent before any challenge: no nonce (or an empty one) and no
+    /// response (or an empty one). They are no answer to check.
+    pub(crate) fn is_initial(&self) -> bool {
+        let empty = |f: &Option<Cow<'a, str>>| f.as_deref().is_none_or(str::is_empty);
+        empty(&self.nonce) && empty(&self.response)
+    }
+
+    /// The algorithm named, when it is one we know (MD5 when absent, RFC 2617 §3.2.2).
+    pub(crate) fn algorithm(&self) -> Option<Algorithm> {
+        match self.algorithm.as_deref() {
+            None => Some(Algorithm::Md5),
+            Some(token) => Algorithm::parse(token).map(|(alg, _)| alg),
+        }
+    }
 }
 
 /// `nc-value = 8LHEX` (RFC 7616 §3.4; upper case tolerated), not zero: a client counts

@@ -5,13 +5,17 @@
 //!
 //! ```text
 //! match auth.credentials(&req, Kind::Www, realm) {
-//!     None => reply 401 with auth.challenges(realm, false, now) as WWW-Authenticate,
+//!     None => {
+//!         let asked = auth.asked_algorithm(&req, Kind::Www, realm);
+//!         reply 401 with auth.challenges(realm, false, asked, now) as WWW-Authenticate
+//!     }
 //!     Some(Err(m)) => reply 400 m.reason(),
 //!     Some(Ok(creds)) => {
 //!         let ha1 = store.ha1(creds.username(), creds.realm(), creds.algorithm());
 //!         match auth.verify(&req, &creds, ha1.as_ref(), now) {
 //!             Verdict::Authorized => continue,
-//!             Verdict::Stale => reply 401 with auth.challenges(realm, true, now),
+//!             Verdict::Stale => reply 401 with
+//!                 auth.challenges(realm, true, Some(creds.algorithm()), now),
 //!             Verdict::Rejected => reply 403,
 //!             Verdict::Malformed(m) => reply 400 m.reason(),
 //!         }
@@ -26,6 +30,11 @@
 //!
 //! # Design
 //!
+//! - **One challenge by default.** A 401 offers the preferred algorithm (MD5 by
+//!   default, which every phone knows) or the one an initial empty Authorization asks
+//!   for (SHA-256 for the UAs that want it, RFC 8760); [`Offer::All`] sends one
+//!   challenge per algorithm, which some phones cannot read (baresip 1.0 gives up on
+//!   any SHA-256 challenge, SIPp reads only the first).
 //! - **Stateless nonces.** A nonce carries its issue time, a salt and an HMAC-SHA256
 //!   tag over both, the realm and the algorithm, keyed with a [`Secret`]. Checking one
 //!   needs no table, and any node configured with the same secret accepts the nonces of
@@ -75,7 +84,7 @@ mod response;
 pub mod secret;
 
 pub use algorithm::Algorithm;
-pub use authenticator::{Authenticator, DigestConfig, Kind, Verdict};
+pub use authenticator::{Authenticator, DigestConfig, Kind, Offer, Verdict};
 pub use credentials::{Credentials, Malformed, Qop};
 pub use error::Error;
 pub use ha1::{Ha1, ha1};

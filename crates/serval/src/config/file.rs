@@ -75,6 +75,7 @@ pub(super) struct AuthSection {
     pub(super) nonce_lifetime: Option<Spanned<u64>>,
     pub(super) secret: Option<Spanned<String>>,
     pub(super) algorithms: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) challenges: Option<Spanned<String>>,
     pub(super) check_digest_uri: Option<bool>,
     pub(super) cache_ttl: Option<u64>,
 }

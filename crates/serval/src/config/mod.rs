@@ -37,8 +37,9 @@
 //! trusted = ["192.0.2.10", "198.51.100.0/24"]  # never challenged
 //! nonce_lifetime = 300       # seconds
 //! secret = "…64 hex digits…" # the same on every node; random at each start when absent
-//! algorithms = ["SHA-256", "MD5"]
-//! check_digest_uri = true    # false: accept a digest uri other than the Request-URI
+//! algorithms = ["MD5", "SHA-256"] # accepted, preferred first
+//! challenges = "one"         # the first, or the one the phone asks for; "all": one each
+//! check_digest_uri = true    # the Request-URI or this server; false: any uri
 //! cache_ttl = 60             # seconds a subscriber row is reused; 0: read it every time
 //!
 //! [nat]
@@ -180,9 +181,12 @@ pub struct Auth {
     pub nonce_lifetime: Duration,
     /// The nonce key (32 bytes), shared by the nodes of a cluster; random when absent.
     pub secret: Option<[u8; 32]>,
-    /// Digest algorithms offered, in order of preference.
+    /// Digest algorithms accepted, in order of preference.
     pub algorithms: Vec<String>,
-    /// Whether the digest `uri` must be the Request-URI.
+    /// Which of them a challenge offers: the first (or the one the phone asks for), or
+    /// all of them.
+    pub challenges: sip_auth::Offer,
+    /// Whether the digest `uri` must be the Request-URI (or this server).
     pub check_digest_uri: bool,
     /// How long a subscriber row read from the database is reused (zero: never).
     pub cache_ttl: Duration,
@@ -207,7 +211,8 @@ impl Default for Auth {
             trusted: Vec::new(),
             nonce_lifetime: Duration::from_secs(300),
             secret: None,
-            algorithms: vec!["SHA-256".into(), "MD5".into()],
+            algorithms: vec!["MD5".into(), "SHA-256".into()],
+            challenges: sip_auth::Offer::Preferred,
             check_digest_uri: true,
             cache_ttl: Duration::from_secs(60),
         }

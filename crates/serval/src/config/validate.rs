@@ -221,6 +221,18 @@ fn auth(section: AuthSection, report: &Reporter<'_>) -> Result<super::Auth, Conf
             })
             .collect::<Result<_, _>>()?;
     }
+    if let Some(challenges) = &section.challenges {
+        out.challenges = match challenges.get_ref().as_str() {
+            "one" => sip_auth::Offer::Preferred,
+            "all" => sip_auth::Offer::All,
+            other => {
+                return Err(report.at(
+                    challenges.span(),
+                    format!("challenges must be \"one\" or \"all\", not `{other}`"),
+                ));
+            }
+        };
+    }
     if let Some(check) = section.check_digest_uri {
         out.check_digest_uri = check;
     }

@@ -487,9 +487,9 @@ pub fn ip(args: &[&str]) {
 }
 
 /// A serval in `ns` for `domain`, on UDP and TCP `ip`:5060, whose subscribers are alice
-/// and bob of `domain` (passwords `alice-secret`, `bob-secret`), challenging as SIPp can
-/// answer (MD5 only, the digest uri not checked), logging every message and
-/// registration; `extra` is appended to its config file (named after `name`).
+/// and bob of `domain` (passwords `alice-secret`, `bob-secret`), on the default
+/// authentication settings, logging every message and registration; `extra` is
+/// appended to its config file (named after `name`).
 pub fn start_router_in(
     ns: &Netns,
     ip: std::net::IpAddr,
@@ -508,7 +508,7 @@ pub fn start_router_in(
     let config = temp_file(
         &format!("{name}.toml"),
         &format!(
-            "[server]\ndomains = [\"{domain}\"]\n[auth]\ncheck_digest_uri = false\nalgorithms = [\"MD5\"]\n{extra}\n"
+            "[server]\ndomains = [\"{domain}\"]\n{extra}\n"
         ),
     );
     Serval::start_in(

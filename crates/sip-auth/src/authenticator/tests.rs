@@ -211,9 +211,32 @@ fn kinds() {
 }
 
 #[test]
-fn challenges_in_order_with_stale() {
+fn one_challenge_by_default_md5_first() {
     let a = auth(DigestConfig::default());
-    let cs = a.challenges(REALM, false, t(T0));
+    let cs = a.challenges(REALM, false, None, t(T0));
+    assert_eq!(cs.len(), 1, "{cs:?}");
+    let p = AuthValue::parse(&cs[0], HeaderName::WwwAuthenticate).expect("parses");
+    assert_eq!(p.algorithm().as_deref(), Some("MD5"));
+    // Asked for (initial empty Authorization, or the algorithm of a stale answer).
+    let cs = a.challenges(REALM, true, Some(Algorithm::Sha256), t(T0));
+    assert_eq!(cs.len(), 1);
+    let p = AuthValue::parse(&cs[0], HeaderName::WwwAuthenticate).expect("parses");
+    assert_eq!(p.algorithm().as_deref(), Some("SHA-256"));
+    assert!(p.stale());
+    // Not accepted: the preferred one instead.
+    let cs = a.challenges(REALM, false, Some(Algorithm::Sha512_256), t(T0));
+    let p = AuthValue::parse(&cs[0], HeaderName::WwwAuthenticate).expect("parses");
+    assert_eq!(p.algorithm().as_deref(), Some("MD5"));
+}
+
+#[test]
+fn all_challenges_in_order_with_stale() {
+    let a = auth(DigestConfig {
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        offer: Offer::All,
+        ..DigestConfig::default()
+    });
+    let cs = a.challenges(REALM, false, None, t(T0));
     assert_eq!(cs.len(), 2);
     let parsed: Vec<_> = cs
         .iter()
@@ -233,19 +256,21 @@ fn challenges_in_order_with_stale() {
     assert!(cs[0].starts_with("Digest realm=\"atlanta.example.com\", nonce=\""));
     assert!(!cs[0].contains("stale"));
 
-    let stale = a.challenges(REALM, true, t(T0));
+    let stale = a.challenges(REALM, true, None, t(T0));
     assert!(stale[0].ends_with(", stale=true"), "{}", stale[0]);
     for c in &stale {
         let p = AuthValue::parse(c, HeaderName::WwwAuthenticate).expect("parses");
         assert!(p.stale());
     }
+    // Asked for one: only that one.
+    assert_eq!(a.challenges(REALM, false, Some(Algorithm::Md5), t(T0)).len(), 1);
 
     let int = auth(DigestConfig {
         qop_auth_int: true,
         algorithms: vec![Algorithm::Md5],
         ..DigestConfig::default()
     });
-    let cs = int.challenges("we \"quote\" \\", false, t(T0));
+    let cs = int.challenges("we \"quote\" \\", false, None, t(T0));
     assert_eq!(cs.len(), 1);
     let p = AuthValue::parse(&cs[0], HeaderName::WwwAuthenticate).expect("parses");
     assert_eq!(p.qop().as_deref(), Some("auth,auth-int"));
@@ -253,12 +278,45 @@ fn challenges_in_order_with_stale() {
 
     let empty = auth(DigestConfig {
         algorithms: vec![],
+        offer: Offer::All,
         ..DigestConfig::default()
     });
     assert_eq!(
-        empty.challenges(REALM, false, t(T0)).len(),
+        empty.challenges(REALM, false, None, t(T0)).len(),
         2,
         "empty = default"
+    );
+}
+
+#[test]
+fn an_initial_empty_authorization_asks_for_its_algorithm() {
+    let a = auth(DigestConfig::default());
+    let ask = |value: &str| {
+        let req = message("REGISTER", "sip:atlanta.example.com", &[("Authorization", value)], "");
+        (
+            a.asked_algorithm(&req, Kind::Www, REALM),
+            a.credentials(&req, Kind::Www, REALM).is_none(),
+        )
+    };
+    // pjsip's auth_initial_empty with auth_initial_algorithm = SHA-256.
+    assert_eq!(
+        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\", algorithm=SHA-256"),
+        (Some(Algorithm::Sha256), true),
+        "asked for, and no answer to check: challenge"
+    );
+    // No algorithm: MD5.
+    assert_eq!(
+        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\""),
+        (Some(Algorithm::Md5), true)
+    );
+    // Another realm, or an algorithm not accepted: no ask.
+    assert_eq!(
+        ask("Digest username=\"alice\", realm=\"elsewhere\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-256"),
+        (None, true)
+    );
+    assert_eq!(
+        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-512-256"),
+        (None, true)
     );
 }
 
@@ -266,10 +324,11 @@ fn challenges_in_order_with_stale() {
 fn right_password_is_authorized_for_every_algorithm() {
     let a = auth(DigestConfig {
         algorithms: vec![Algorithm::Sha256, Algorithm::Md5, Algorithm::Sha512_256],
+        offer: Offer::All,
         ..DigestConfig::default()
     });
     for (i, &alg) in a.config().algorithms.iter().enumerate() {
-        let cs = a.challenges(REALM, false, t(T0));
+        let cs = a.challenges(REALM, false, None, t(T0));
         let req = Client::default().request(&cs[i]);
         let creds = a
             .credentials(&req, Kind::Www, REALM)
