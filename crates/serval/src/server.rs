@@ -69,6 +69,9 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             migrated.to
         );
     }
+    if let Some(read_only) = &config.database_read_only {
+        tracing::info!("database lookups through {read_only}");
+    }
     let location = Arc::new(LocationService::new(
         SqlLocation(store.clone()),
         config.registrar.storage,

@@ -376,8 +376,8 @@ fn final_response(ua: &Ua, to: SocketAddr, request: &str) -> Response {
 }
 
 /// 404 for a user nobody knows, 480 for a subscriber with no binding; sources in
-/// `trusted` register without a challenge; a digest `uri` that is not the Request-URI
-/// that names neither the Request-URI nor this server is refused with 400.
+/// `trusted` register without a challenge; a digest `uri` that names neither the
+/// Request-URI nor this server is refused with 400.
 #[test]
 fn unknown_unavailable_trusted_and_digest_uri() {
     let db = sqlite();
@@ -450,4 +450,108 @@ fn an_outbound_registration_gets_require_outbound_and_its_flow_used() {
         }
     }
     assert!(got_invite, "the INVITE came down the registered flow");
+}
+
+/// Runs `sql` on the test PostgreSQL server's database `database` as its superuser.
+fn psql(database: &str, sql: &str) {
+    let server = std::env::var("SERVAL_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let (user, host, port) = support::databases::host_port(&server, 5432);
+    support::databases::run_ok(
+        "psql",
+        &[
+            "-h".into(),
+            host,
+            "-p".into(),
+            port,
+            "-U".into(),
+            user,
+            "-d".into(),
+            database.into(),
+            "-v".into(),
+            "ON_ERROR_STOP=1".into(),
+            "-c".into(),
+            sql.into(),
+        ],
+    );
+}
+
+/// Two logins of the test PostgreSQL server, dropped at the end (after the database,
+/// which is declared after this guard).
+struct Roles(Vec<String>);
+
+impl Drop for Roles {
+    fn drop(&mut self) {
+        for role in &self.0 {
+            let _ = std::panic::catch_unwind(|| psql("postgres", &format!("DROP ROLE IF EXISTS {role}")));
+        }
+    }
+}
+
+/// `[database] read_only_url`, as the seed's `ser` and `serro`: a login that may write
+/// the location table but may not read subscribers, and one that may only read. The
+/// server registers alice with both (her credentials read through the read-only
+/// login, her binding written through the other) and fails without the read-only one,
+/// which shows that the lookups went through it.
+#[test]
+fn read_only_credentials_serve_the_lookups_on_postgres() {
+    let name = unique_name();
+    let (rw, ro) = (format!("{name}_rw"), format!("{name}_ro"));
+    let _roles = Roles(vec![rw.clone(), ro.clone()]);
+    let db = postgres();
+    provision(&db.url);
+    let database = db.url.rsplit('/').next().expect("database name").to_owned();
+    psql(&database, &format!(
+        "CREATE ROLE {rw} LOGIN; CREATE ROLE {ro} LOGIN; \
+         GRANT CREATE, USAGE ON SCHEMA public TO {rw}; GRANT USAGE ON SCHEMA public TO {ro}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON location, serval_schema TO {rw}; \
+         GRANT INSERT, UPDATE, DELETE ON subscriber TO {rw}; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ro};"
+    ));
+    let login = |role: &str| db.url.replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(login(&rw), db.url, "the test server's URL names its user");
+    let config = |read_only: Option<&str>| {
+        let read_only = read_only
+            .map(|url| format!("read_only_url = \"{url}\"\n"))
+            .unwrap_or_default();
+        temp_file(
+            &format!("read-only-{}.toml", unique_name()),
+            &format!(
+                "[server]\ndomains = [\"{DOMAIN}\"]\n[database]\n{read_only}[auth]\ncache_ttl = 0\n"
+            ),
+        )
+    };
+
+    // Without the read-only login, the subscriber cannot be read: 500.
+    let write_only = config(None);
+    let write_login = login(&rw);
+    let server = Serval::start(&[
+        "-c",
+        write_only.to_str().expect("UTF-8"),
+        "--db",
+        &write_login,
+    ]);
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let refused = ua.register_with(server.udp, &contact, "alice-secret", "MD5");
+    assert_eq!(
+        refused.code,
+        500,
+        "{}\n{:#?}",
+        refused.raw,
+        server.log_so_far()
+    );
+    drop(server);
+
+    let split = config(Some(&login(&ro)));
+    let server = Serval::start(&["-c", split.to_str().expect("UTF-8"), "--db", &write_login]);
+    let mut ua = Ua::new("alice");
+    let contact = format!("Contact: <{}>\r\n", ua.contact());
+    let ok = ua.register_with(server.udp, &contact, "alice-secret", "MD5");
+    assert_eq!(ok.code, 200, "{}", ok.raw);
+    assert_eq!(
+        stored(&db.url, &format!("alice@{DOMAIN}")).len(),
+        1,
+        "written through the read-write login"
+    );
 }

@@ -318,6 +318,16 @@ impl Config {
             None => Config::default(),
         };
         config.apply(overrides)?;
+        if let Some(read_only) = &config.database_read_only
+            && read_only.kind() != config.database.kind()
+        {
+            return Err(ConfigError::Options(format!(
+                "the database {} is {}, but [database] read_only_url is {}",
+                config.database.redacted(),
+                config.database.kind().name(),
+                read_only.kind().name()
+            )));
+        }
         Ok(config)
     }
 

@@ -271,6 +271,49 @@ fn the_same_listen_option_twice_is_refused() {
 }
 
 #[test]
+fn a_read_only_login_to_the_same_kind_of_database() {
+    let config = load(
+        "[database]\nurl = \"postgres://serval:pw@db/serval\"\nread_only_url = \"postgres://serval_ro:pw@db/serval\"\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        config.database_read_only.map(|url| url.redacted()),
+        Some("postgres://serval_ro:***@db/serval".to_owned())
+    );
+    assert_error(
+        "[database]\nurl = \"postgres://db/serval\"\nread_only_url = \"mysql://ro@db/serval\"\n",
+        3,
+        "same kind of database as url (PostgreSQL)",
+    );
+    // Against a --db given instead of the file's url.
+    let file = std::env::temp_dir().join(format!("serval-ro-{}.toml", std::process::id()));
+    std::fs::write(&file, "[database]\nread_only_url = \"postgres://ro@db/serval\"\n")
+        .expect("written");
+    let err = Config::load(Some(&file), Overrides::default()).expect_err("sqlite and postgres");
+    assert_eq!(
+        err.to_string(),
+        "the database sqlite:serval.db is SQLite, but [database] read_only_url is PostgreSQL"
+    );
+    let overrides = Overrides {
+        database: Some("postgres://rw@db/serval".parse().expect("url")),
+        ..Overrides::default()
+    };
+    assert!(Config::load(Some(&file), overrides).is_ok());
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn auth_defaults_every_phone_takes() {
+    let config = load("").expect("valid");
+    assert_eq!(config.auth.algorithms, ["MD5", "SHA-256"]);
+    assert_eq!(config.auth.challenges, sip_auth::Offer::Preferred);
+    assert!(config.auth.check_digest_uri);
+    let all = load("[auth]\nchallenges = \"all\"\nalgorithms = [\"SHA-256\", \"MD5\"]\n").expect("valid");
+    assert_eq!(all.auth.challenges, sip_auth::Offer::All);
+    assert_error("[auth]\nchallenges = \"some\"\n", 2, "challenges must be \"one\" or \"all\"");
+}
+
+#[test]
 fn registrar_and_auth_sections() {
     let config = load(
         "[registrar]\nstorage = \"write-back\"\nmin_expires = 30\ndefault_expires = 900\nmax_expires = 3600\nmax_contacts = 4\nflush_interval = 2\n\n[auth]\nmethods = [\"register\", \"INVITE\"]\ntrusted = [\"192.0.2.10\", \"198.51.100.0/24\"]\nsecret = \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"\nalgorithms = [\"MD5\"]\ncheck_digest_uri = false\n",

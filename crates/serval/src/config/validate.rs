@@ -48,6 +48,7 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
     if let Some(index) = server.multicast_interface_v6 {
         config.multicast_interface_v6 = index;
     }
+    let file_sets_url = file.database.url.is_some();
     if let Some(url) = file.database.url {
         config.database = url
             .get_ref()
@@ -59,7 +60,9 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
             .get_ref()
             .parse::<DatabaseUrl>()
             .map_err(|err| report.at(url.span(), err.to_string()))?;
-        if parsed.kind() != config.database.kind() {
+        // Checked here against the file's own url; against a --db given instead,
+        // when the command line is applied.
+        if file_sets_url && parsed.kind() != config.database.kind() {
             return Err(report.at(
                 url.span(),
                 format!(
