@@ -135,7 +135,10 @@ pub async fn restore(target: &Target, file: &Path) -> Result<(), CtlError> {
         })?;
         let len = input.metadata().map_or(0, |m| m.len());
         let bar = progress::bytes(len);
-        (store.restore(BufReader::new(bar.wrap_read(input))).await, bar)
+        (
+            store.restore(BufReader::new(bar.wrap_read(input))).await,
+            bar,
+        )
     };
     bar.finish_and_clear();
     store.close().await;

@@ -1,8 +1,8 @@
 //! The `location` commands: the registrar's bindings as the database holds them.
 
 use crate::db;
-use crate::target::Target;
 use crate::error::CtlError;
+use crate::target::Target;
 use futures_util::TryStreamExt;
 use serval_store::BindingRecord;
 use std::io::{BufWriter, Write};

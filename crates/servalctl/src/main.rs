@@ -47,10 +47,10 @@ mod user;
 use clap::{Parser, Subcommand};
 use error::CtlError;
 use password::PasswordInput;
-use target::Target;
 use serval::config::{Config, DatabaseUrl, Overrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use target::Target;
 
 /// Serval admin tool: manage a Serval SIP server's data and configuration.
 #[derive(Debug, Parser)]
@@ -61,14 +61,9 @@ struct Cli {
     database: Option<DatabaseUrl>,
 
     /// The server's config file, where the database and the served domains are found
-    /// [default: /etc/serval/serval.toml when it exists].
-    #[arg(
-        short = 'c',
-        long = "config",
-        value_name = "FILE",
-        env = "SERVAL_CONFIG",
-        global = true
-    )]
+    /// [default: $SERVAL_CONFIG, else /etc/serval/serval.toml when it exists; an empty
+    /// SERVAL_CONFIG means no config file].
+    #[arg(short = 'c', long = "config", value_name = "FILE", global = true)]
     config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -202,7 +197,7 @@ fn main() -> ExitCode {
     } = cli;
     let result = match command {
         Command::Config(ConfigCommand::Check { file }) => {
-            return check_config(file.or(config), database);
+            return check_config(file.or(config).or_else(target::config_from_env), database);
         }
         Command::Db(command) => with_database(config, database, |target| async move {
             match command {
@@ -243,7 +238,9 @@ fn main() -> ExitCode {
         }),
         Command::Location(command) => with_database(config, database, |target| async move {
             match command {
-                LocationCommand::List { domain } => location::list(&target, domain.as_deref()).await,
+                LocationCommand::List { domain } => {
+                    location::list(&target, domain.as_deref()).await
+                }
                 LocationCommand::Show { aor } => location::show(&target, &aor).await,
                 LocationCommand::Del { aor } => location::delete(&target, &aor).await,
             }

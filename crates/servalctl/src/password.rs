@@ -48,10 +48,12 @@ impl PasswordInput {
 /// The first line of `input`, without its line end.
 fn first_line(mut input: impl BufRead) -> Result<String, CtlError> {
     let mut line = String::new();
-    let read = input.read_line(&mut line).map_err(|source| CtlError::File {
-        path: "-".to_owned(),
-        source,
-    })?;
+    let read = input
+        .read_line(&mut line)
+        .map_err(|source| CtlError::File {
+            path: "-".to_owned(),
+            source,
+        })?;
     if read == 0 {
         return Err(CtlError::Invalid(
             "no password on standard input; nothing changed".to_owned(),

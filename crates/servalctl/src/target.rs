@@ -1,6 +1,7 @@
 //! What a command acts on: the server's config file (`-c FILE`, else `$SERVAL_CONFIG`,
-//! else `/etc/serval/serval.toml` when it exists, as the Debian package installs it),
-//! the database it names (or `--db`), and the domains that server serves.
+//! else `/etc/serval/serval.toml` when it exists, as the Debian package installs it;
+//! an empty `SERVAL_CONFIG` means no config file), the database it names (or `--db`),
+//! and the domains that server serves.
 
 use crate::error::CtlError;
 use serval::config::{Config, DatabaseUrl, Overrides};
@@ -8,6 +9,16 @@ use std::path::PathBuf;
 
 /// Where the packaged server's config file is.
 pub const INSTALLED_CONFIG: &str = "/etc/serval/serval.toml";
+
+/// The environment variable naming the config file when `-c` is absent.
+pub const CONFIG_VARIABLE: &str = "SERVAL_CONFIG";
+
+/// The config file `$SERVAL_CONFIG` names, if it names one.
+pub fn config_from_env() -> Option<PathBuf> {
+    std::env::var_os(CONFIG_VARIABLE)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}
 
 /// The database and, when a config file is in use, the domains served.
 #[derive(Debug, Clone)]
@@ -30,10 +41,18 @@ struct Served {
 impl Target {
     /// From the command line: `config` (`-c`, or `$SERVAL_CONFIG`) and `database`
     /// (`--db`, which wins over the file's).
-    pub fn resolve(config: Option<PathBuf>, database: Option<DatabaseUrl>) -> Result<Target, CtlError> {
-        let file = config.or_else(|| {
-            Some(PathBuf::from(INSTALLED_CONFIG)).filter(|path| path.exists())
-        });
+    pub fn resolve(
+        config: Option<PathBuf>,
+        database: Option<DatabaseUrl>,
+    ) -> Result<Target, CtlError> {
+        let file = match config {
+            Some(file) => Some(file),
+            None => match std::env::var_os(CONFIG_VARIABLE) {
+                Some(value) if value.is_empty() => None,
+                Some(value) => Some(PathBuf::from(value)),
+                None => Some(PathBuf::from(INSTALLED_CONFIG)).filter(|path| path.exists()),
+            },
+        };
         let overrides = Overrides {
             database,
             ..Overrides::default()

@@ -5,10 +5,10 @@
 //! in lower-case hex. The plain password is kept only when asked (`--store-password`).
 
 use crate::db;
-use crate::target::Target;
 use crate::error::CtlError;
 use crate::password::PasswordInput;
 use crate::progress;
+use crate::target::Target;
 use futures_util::TryStreamExt;
 use serval_store::{StoreError, Subscriber};
 use sip_auth::Algorithm;
@@ -159,7 +159,13 @@ pub async fn passwd(
         let keep = store_password || old.password.is_some();
         let (ha1, ha1_sha256) = ha1_pair(&user, &domain, &password);
         let changed = store
-            .update_credentials(&user, &domain, keep.then_some(password.as_str()), &ha1, &ha1_sha256)
+            .update_credentials(
+                &user,
+                &domain,
+                keep.then_some(password.as_str()),
+                &ha1,
+                &ha1_sha256,
+            )
             .await?;
         if changed {
             Ok::<_, CtlError>(())
@@ -344,9 +350,7 @@ pub async fn import(target: &Target, file: &Path, store_password: bool) -> Resul
             store_password,
         ))
     });
-    let result = store
-        .import_subscribers(rows.inspect(|_| bar.inc(1)))
-        .await;
+    let result = store.import_subscribers(rows.inspect(|_| bar.inc(1))).await;
     bar.finish_and_clear();
     store.close().await;
     match result {

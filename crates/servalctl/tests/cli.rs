@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn servalctl(args: &[&str]) -> Output {
+    // An empty SERVAL_CONFIG: no config file, whatever this machine has in /etc/serval.
     Command::new(env!("CARGO_BIN_EXE_servalctl"))
+        .env("SERVAL_CONFIG", "")
         .args(args)
         .output()
         .expect("servalctl runs")
@@ -93,4 +95,42 @@ fn config_check_without_a_file_is_a_usage_error() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn serval_config_names_the_config_file_when_c_is_absent() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let database = dir.join("servalctl-env.db");
+    let _ = std::fs::remove_file(&database);
+    let path = config_file(
+        "env",
+        &format!(
+            "[server]\ndomains = [\"b.example\"]\n[database]\nurl = \"sqlite:{}\"\n",
+            database.display()
+        ),
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_servalctl"))
+            .env("SERVAL_CONFIG", &path)
+            .args(args)
+            .output()
+            .expect("servalctl runs")
+    };
+
+    let refused = run(&["user", "add", "carol@c.example", "secret"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains(&format!("add it to [server] domains in {}", path.display())),
+        "{}",
+        stderr(&refused)
+    );
+    let added = run(&["user", "add", "bob@b.example", "secret"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let listed = run(&["user", "list"]);
+    assert!(
+        stdout(&listed).contains("bob@b.example"),
+        "{}",
+        stdout(&listed)
+    );
+    assert!(database.exists(), "the file's database was used");
 }

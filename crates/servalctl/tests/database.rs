@@ -13,7 +13,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 fn servalctl(args: &[&str]) -> Output {
+    // An empty SERVAL_CONFIG: no config file, whatever this machine has in /etc/serval.
     Command::new(env!("CARGO_BIN_EXE_servalctl"))
+        .env("SERVAL_CONFIG", "")
         .args(args)
         .stdin(Stdio::null())
         .output()

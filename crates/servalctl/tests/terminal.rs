@@ -113,7 +113,10 @@ fn the_password_is_asked_twice_on_a_terminal_and_not_echoed() {
     tty.send_line("s3cret pass").expect("typed");
     let rest = tty.exp_eof().expect("ends");
     assert!(rest.contains("added alice@example.com"), "{rest}");
-    assert!(!rest.contains("s3cret"), "the password is not echoed: {rest}");
+    assert!(
+        !rest.contains("s3cret"),
+        "the password is not echoed: {rest}"
+    );
     assert_eq!(exit_code(&mut tty), 0);
     assert_eq!(site.ha1("alice"), Some(md5_ha1("alice", "s3cret pass")));
 
@@ -169,7 +172,10 @@ fn a_prompt_closed_early_changes_nothing() {
     assert!(!site.database().exists(), "no database made");
 
     // With a database: the user is still not there.
-    let added = site.run(&["user", "add", "bob@example.com", "--password-stdin"], "pw\n");
+    let added = site.run(
+        &["user", "add", "bob@example.com", "--password-stdin"],
+        "pw\n",
+    );
     assert!(added.status.success(), "{}", text(&added.stderr));
     let mut tty = site.on_terminal(&["user", "add", "alice@example.com"]);
     tty.exp_string("Password for alice@example.com: ")
@@ -242,7 +248,10 @@ fn bad_input_is_one_line_and_changes_nothing() {
     for (address, reason) in [
         ("alice", "`alice` is not USER@DOMAIN"),
         ("@example.com", "`@example.com`: the user name is empty"),
-        ("al ice@example.com", "`al ice@example.com`: the user name contains ' '"),
+        (
+            "al ice@example.com",
+            "`al ice@example.com`: the user name contains ' '",
+        ),
         ("bob@", "`bob@`: the domain is empty"),
     ] {
         assert_eq!(
