@@ -483,7 +483,9 @@ struct Roles(Vec<String>);
 impl Drop for Roles {
     fn drop(&mut self) {
         for role in &self.0 {
-            let _ = std::panic::catch_unwind(|| psql("postgres", &format!("DROP ROLE IF EXISTS {role}")));
+            let _ = std::panic::catch_unwind(|| {
+                psql("postgres", &format!("DROP ROLE IF EXISTS {role}"))
+            });
         }
     }
 }
@@ -501,13 +503,16 @@ fn read_only_credentials_serve_the_lookups_on_postgres() {
     let db = postgres();
     provision(&db.url);
     let database = db.url.rsplit('/').next().expect("database name").to_owned();
-    psql(&database, &format!(
-        "CREATE ROLE {rw} LOGIN; CREATE ROLE {ro} LOGIN; \
+    psql(
+        &database,
+        &format!(
+            "CREATE ROLE {rw} LOGIN; CREATE ROLE {ro} LOGIN; \
          GRANT CREATE, USAGE ON SCHEMA public TO {rw}; GRANT USAGE ON SCHEMA public TO {ro}; \
          GRANT SELECT, INSERT, UPDATE, DELETE ON location, serval_schema TO {rw}; \
          GRANT INSERT, UPDATE, DELETE ON subscriber TO {rw}; \
          GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ro};"
-    ));
+        ),
+    );
     let login = |role: &str| db.url.replacen("postgres@", &format!("{role}@"), 1);
     assert_ne!(login(&rw), db.url, "the test server's URL names its user");
     let config = |read_only: Option<&str>| {

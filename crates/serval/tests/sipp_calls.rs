@@ -70,9 +70,7 @@ fn start_proxy(test: &str, domain: &str) -> Serval {
 fn start_proxy_on(test: &str, domain: &str, db: &str) -> Serval {
     let config = temp_file(
         &format!("sipp-{test}.toml"),
-        &format!(
-            "[server]\ndomains = [\"{domain}\"]\n"
-        ),
+        &format!("[server]\ndomains = [\"{domain}\"]\n"),
     );
     support::add_subscribers(
         db,

@@ -257,13 +257,17 @@ impl Authenticator {
     /// the user and the algorithm before any challenge (3GPP TS 24.229 §5.1.1.2,
     /// pjsip's `auth_initial_empty` with `auth_initial_algorithm`). Such credentials
     /// are no answer ([`Self::credentials`] skips them); they choose the challenge.
+    /// Their realm is `realm`, or one that names no realm: before its first challenge a
+    /// UA may not know the realm, and pjsip then sends its credentials' wildcard `*`.
     pub fn asked_algorithm(&self, req: &Message, kind: Kind, realm: &str) -> Option<Algorithm> {
+        let for_us =
+            |asked: Option<&str>| matches!(asked, None | Some("" | "*")) || asked == Some(realm);
         req.credentials(kind == Kind::Proxy)
             .filter_map(Result::ok)
             .filter(|value| value.is_digest())
             .filter_map(|value| {
                 let fields = Fields::scan(&value).ok()?;
-                (fields.realm() == Some(realm) && fields.is_initial())
+                (for_us(fields.realm()) && fields.is_initial())
                     .then(|| fields.algorithm())
                     .flatten()
             })

@@ -85,7 +85,10 @@ impl Store {
     /// Opens the database at `url` for writing, and reads through `read_only_url` (the
     /// same database with credentials that may only read, as SER's `serro`) when one
     /// is given: lookups, lists and backups then never hold write privileges.
-    pub async fn connect_split(url: &str, read_only_url: Option<&str>) -> Result<Store, StoreError> {
+    pub async fn connect_split(
+        url: &str,
+        read_only_url: Option<&str>,
+    ) -> Result<Store, StoreError> {
         let mut store = Store::connect(url).await?;
         if let Some(read_only) = read_only_url {
             if Dialect::from_url(read_only) != Some(store.dialect) {

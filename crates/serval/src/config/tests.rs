@@ -287,8 +287,11 @@ fn a_read_only_login_to_the_same_kind_of_database() {
     );
     // Against a --db given instead of the file's url.
     let file = std::env::temp_dir().join(format!("serval-ro-{}.toml", std::process::id()));
-    std::fs::write(&file, "[database]\nread_only_url = \"postgres://ro@db/serval\"\n")
-        .expect("written");
+    std::fs::write(
+        &file,
+        "[database]\nread_only_url = \"postgres://ro@db/serval\"\n",
+    )
+    .expect("written");
     let err = Config::load(Some(&file), Overrides::default()).expect_err("sqlite and postgres");
     assert_eq!(
         err.to_string(),
@@ -308,9 +311,14 @@ fn auth_defaults_every_phone_takes() {
     assert_eq!(config.auth.algorithms, ["MD5", "SHA-256"]);
     assert_eq!(config.auth.challenges, sip_auth::Offer::Preferred);
     assert!(config.auth.check_digest_uri);
-    let all = load("[auth]\nchallenges = \"all\"\nalgorithms = [\"SHA-256\", \"MD5\"]\n").expect("valid");
+    let all =
+        load("[auth]\nchallenges = \"all\"\nalgorithms = [\"SHA-256\", \"MD5\"]\n").expect("valid");
     assert_eq!(all.auth.challenges, sip_auth::Offer::All);
-    assert_error("[auth]\nchallenges = \"some\"\n", 2, "challenges must be \"one\" or \"all\"");
+    assert_error(
+        "[auth]\nchallenges = \"some\"\n",
+        2,
+        "challenges must be \"one\" or \"all\"",
+    );
 }
 
 #[test]

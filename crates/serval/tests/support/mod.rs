@@ -2,6 +2,7 @@
 
 pub mod databases;
 pub mod digest;
+pub mod phones;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -507,9 +508,7 @@ pub fn start_router_in(
     );
     let config = temp_file(
         &format!("{name}.toml"),
-        &format!(
-            "[server]\ndomains = [\"{domain}\"]\n{extra}\n"
-        ),
+        &format!("[server]\ndomains = [\"{domain}\"]\n{extra}\n"),
     );
     Serval::start_in(
         Some(ns),

@@ -263,7 +263,11 @@ fn all_challenges_in_order_with_stale() {
         assert!(p.stale());
     }
     // Asked for one: only that one.
-    assert_eq!(a.challenges(REALM, false, Some(Algorithm::Md5), t(T0)).len(), 1);
+    assert_eq!(
+        a.challenges(REALM, false, Some(Algorithm::Md5), t(T0))
+            .len(),
+        1
+    );
 
     let int = auth(DigestConfig {
         qop_auth_int: true,
@@ -292,7 +296,12 @@ fn all_challenges_in_order_with_stale() {
 fn an_initial_empty_authorization_asks_for_its_algorithm() {
     let a = auth(DigestConfig::default());
     let ask = |value: &str| {
-        let req = message("REGISTER", "sip:atlanta.example.com", &[("Authorization", value)], "");
+        let req = message(
+            "REGISTER",
+            "sip:atlanta.example.com",
+            &[("Authorization", value)],
+            "",
+        );
         (
             a.asked_algorithm(&req, Kind::Www, REALM),
             a.credentials(&req, Kind::Www, REALM).is_none(),
@@ -300,22 +309,43 @@ fn an_initial_empty_authorization_asks_for_its_algorithm() {
     };
     // pjsip's auth_initial_empty with auth_initial_algorithm = SHA-256.
     assert_eq!(
-        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\", algorithm=SHA-256"),
+        ask(
+            "Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\", algorithm=SHA-256"
+        ),
         (Some(Algorithm::Sha256), true),
         "asked for, and no answer to check: challenge"
     );
+    // pjsip with its credentials' realm "*" (any realm), and a UA naming no realm.
+    assert_eq!(
+        ask(
+            "digest username=\"alice\", realm=\"*\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\", algorithm=SHA-256"
+        ),
+        (Some(Algorithm::Sha256), true)
+    );
+    assert_eq!(
+        ask(
+            "Digest username=\"alice\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\", algorithm=SHA-256"
+        ),
+        (Some(Algorithm::Sha256), true)
+    );
     // No algorithm: MD5.
     assert_eq!(
-        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\""),
+        ask(
+            "Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:atlanta.example.com\", response=\"\""
+        ),
         (Some(Algorithm::Md5), true)
     );
     // Another realm, or an algorithm not accepted: no ask.
     assert_eq!(
-        ask("Digest username=\"alice\", realm=\"elsewhere\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-256"),
+        ask(
+            "Digest username=\"alice\", realm=\"elsewhere\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-256"
+        ),
         (None, true)
     );
     assert_eq!(
-        ask("Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-512-256"),
+        ask(
+            "Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"\", uri=\"sip:x\", response=\"\", algorithm=SHA-512-256"
+        ),
         (None, true)
     );
 }
