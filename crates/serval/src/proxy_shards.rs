@@ -90,7 +90,7 @@ impl ProxyHandler {
             .map(|_| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
                 let shard = Shard {
-                    proxy: Proxy::new(config.clone()),
+                    proxy: Proxy::new(config.clone(), Instant::now().into_std()),
                     router: router.clone(),
                     sender: sender.clone(),
                     queue: tx.clone(),

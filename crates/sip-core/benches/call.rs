@@ -26,15 +26,18 @@ fn peer(addr: &str) -> Peer {
 }
 
 fn proxy() -> Proxy {
-    Proxy::new(ProxyConfig::new(
-        vec!["example.com".into()],
-        vec![Interface {
-            transport: Transport::Udp,
-            bind: PROXY.parse().expect("address"),
-            advertise: PROXY.into(),
-        }],
-        "Serval bench".into(),
-    ))
+    Proxy::new(
+        ProxyConfig::new(
+            vec!["example.com".into()],
+            vec![Interface {
+                transport: Transport::Udp,
+                bind: PROXY.parse().expect("address"),
+                advertise: PROXY.into(),
+            }],
+            "Serval bench".into(),
+        ),
+        Instant::now(),
+    )
 }
 
 const SDP: &str = "v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";

@@ -248,8 +248,8 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Creates the proxy.
-    pub fn new(cfg: ProxyConfig) -> Self {
+    /// Creates the proxy at `now` (where its timers start counting).
+    pub fn new(cfg: ProxyConfig, now: Instant) -> Self {
         let domain_ips = routing::domain_addresses(&cfg.domains);
         Proxy {
             domain_ips,
@@ -260,7 +260,7 @@ impl Proxy {
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             unreachable: VecDeque::new(),
-            timers: TimerQueue::default(),
+            timers: TimerQueue::new(now),
             touched: Vec::new(),
             working: 0,
             seq: 0,
@@ -1301,7 +1301,7 @@ impl Proxy {
         if self.timers.len() <= 2 * live + 4096 {
             return;
         }
-        let mut fresh = TimerQueue::default();
+        let mut fresh = TimerQueue::new(self.timers.origin());
         for (k, s) in &self.servers {
             if let Some(at) = s.tx.poll_timeout() {
                 fresh.arm(at, TimerOwner::Server(k.clone()));

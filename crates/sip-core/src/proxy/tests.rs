@@ -21,7 +21,7 @@ fn proxy() -> Proxy {
         ],
         "Serval test".into(),
     );
-    Proxy::new(cfg)
+    Proxy::new(cfg, Instant::now())
 }
 
 fn udp(addr: &str) -> Peer {

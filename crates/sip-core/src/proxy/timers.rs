@@ -57,10 +57,12 @@ pub struct TimerQueue {
     far: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
 }
 
-impl Default for TimerQueue {
-    fn default() -> Self {
+impl TimerQueue {
+    /// An empty queue whose tick 0 is `origin`: the caller's clock (a sans-IO core is
+    /// given the time, it never reads it).
+    pub fn new(origin: Instant) -> Self {
         TimerQueue {
-            origin: Instant::now(),
+            origin,
             cursor: 0,
             slots: (0..SLOTS).map(|_| Vec::new()).collect(),
             occupied: Box::new([0; WORDS]),
@@ -68,9 +70,12 @@ impl Default for TimerQueue {
             far: BinaryHeap::new(),
         }
     }
-}
 
-impl TimerQueue {
+    /// Tick 0: the instant the queue was made with.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// The tick at or after `at`.
     fn tick_after(&self, at: Instant) -> u64 {
         let since = at.saturating_duration_since(self.origin).as_nanos();
@@ -195,8 +200,8 @@ mod tests {
 
     #[test]
     fn fires_in_order_never_early_at_most_a_tick_late() {
-        let mut q = TimerQueue::default();
-        let t0 = q.origin;
+        let t0 = Instant::now();
+        let mut q = TimerQueue::new(t0);
         let deadlines = [500u64, 32_000, 1, 4_000, 180_000, 1_000];
         for (i, ms) in deadlines.iter().enumerate() {
             q.arm(t0 + Duration::from_millis(*ms), owner(i as u32));
@@ -225,8 +230,8 @@ mod tests {
 
     #[test]
     fn nothing_before_its_time_and_past_deadlines_at_once() {
-        let mut q = TimerQueue::default();
-        let t0 = q.origin;
+        let t0 = Instant::now();
+        let mut q = TimerQueue::new(t0);
         q.arm(t0 + Duration::from_secs(2), owner(1));
         assert!(drain(&mut q, t0 + Duration::from_secs(1)).is_empty());
         // Armed after the cursor moved past its time: due at once.
@@ -240,8 +245,8 @@ mod tests {
 
     #[test]
     fn beyond_the_wheel_waits_in_the_heap() {
-        let mut q = TimerQueue::default();
-        let t0 = q.origin;
+        let t0 = Instant::now();
+        let mut q = TimerQueue::new(t0);
         let far = t0 + Duration::from_secs(3_600);
         q.arm(far, owner(1));
         q.arm(t0 + Duration::from_secs(1), owner(2));
@@ -258,8 +263,8 @@ mod tests {
 
     #[test]
     fn wraps_round_the_wheel() {
-        let mut q = TimerQueue::default();
-        let t0 = q.origin;
+        let t0 = Instant::now();
+        let mut q = TimerQueue::new(t0);
         let turn = TICK * SLOTS as u32;
         // Several turns, each arming a little ahead of the last drain.
         let mut now = t0;

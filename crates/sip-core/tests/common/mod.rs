@@ -18,11 +18,14 @@ pub fn proxy(domains: &[&str], server: &str) -> Proxy {
         bind: SERVER.parse().expect("address"),
         advertise: SERVER.to_owned(),
     };
-    Proxy::new(ProxyConfig::new(
-        domains.iter().map(|d| d.to_string()).collect(),
-        vec![iface(Transport::Udp), iface(Transport::Tcp)],
-        server.to_owned(),
-    ))
+    Proxy::new(
+        ProxyConfig::new(
+            domains.iter().map(|d| d.to_string()).collect(),
+            vec![iface(Transport::Udp), iface(Transport::Tcp)],
+            server.to_owned(),
+        ),
+        Instant::now(),
+    )
 }
 
 /// Everything `p` sends after `data` arrives over UDP from `source` at `now`, routing
