@@ -14,8 +14,8 @@
 //! (`sip-auth` hashes against a dummy HA1), so answers do not tell which users exist.
 
 use crate::config;
-use crate::router::database_unavailable;
 use crate::subscriber_cache::Subscribers;
+use crate::unavailable::database_unavailable;
 use ipnet::IpNet;
 use sip_auth::{Algorithm, Authenticator, DigestConfig, Ha1, Kind, Secret, Verdict};
 use sip_core::proxy::{Decision, Reply};

@@ -24,6 +24,7 @@
 //! - [`subscriber_cache`]: subscriber rows kept in memory for `[auth] cache_ttl`.
 //! - [`keepalive`]: OPTIONS pings that hold NATed UDP bindings open, and drop the
 //!   ones nobody answers.
+//! - [`unavailable`]: the 500 of a layer whose database does not answer.
 //! - [`shutdown`]: SIGTERM and SIGINT.
 
 pub mod authorize;
@@ -39,3 +40,4 @@ pub mod server;
 pub mod shutdown;
 pub mod sql_location;
 pub mod subscriber_cache;
+pub mod unavailable;

@@ -20,6 +20,7 @@ use crate::authorize::{Authorizer, Outcome};
 use crate::config::RelayPolicy;
 use crate::outbound::Outbound;
 use crate::subscriber_cache::Subscribers;
+use crate::unavailable::database_unavailable;
 use ipnet::IpNet;
 use registrar::forking::targets;
 use registrar::register::contact_values;
@@ -289,11 +290,6 @@ fn registers_flow(msg: &sip_msg::Message) -> bool {
         sip_msg::headers::Contact::Addr(a) => a.reg_id().is_some() && a.instance().is_some(),
         sip_msg::headers::Contact::Star => false,
     })
-}
-
-/// 500 with Retry-After: the database did not answer; the client may try again soon.
-pub fn database_unavailable(reason: &'static str) -> Decision {
-    Decision::Reply(Reply::new(500, reason).header("Retry-After", "5"))
 }
 
 fn reply(code: u16, reason: &'static str) -> Decision {

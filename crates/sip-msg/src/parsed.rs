@@ -9,7 +9,6 @@
 //! which costs a few slice operations.
 
 use crate::error::ParseError;
-use crate::headers::{NameAddr, Via};
 use crate::params::Params;
 use crate::uri::{Host, SipUri, TelUri, Uri};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -63,7 +62,7 @@ impl Rel {
         len: 0,
     };
 
-    fn of(base: &str, s: &str) -> Option<Rel> {
+    pub(crate) fn of(base: &str, s: &str) -> Option<Rel> {
         let (b, p) = (base.as_ptr() as usize, s.as_ptr() as usize);
         if p >= b && p + s.len() <= b + base.len() {
             Some(Rel {
@@ -77,14 +76,14 @@ impl Rel {
         }
     }
 
-    fn of_opt(base: &str, s: Option<&str>) -> Option<Option<Rel>> {
+    pub(crate) fn of_opt(base: &str, s: Option<&str>) -> Option<Option<Rel>> {
         match s {
             None => Some(None),
             Some(s) => Rel::of(base, s).map(Some),
         }
     }
 
-    fn get(self, base: &str) -> &str {
+    pub(crate) fn get(self, base: &str) -> &str {
         if self == Rel::OUTSIDE_EMPTY {
             return "";
         }
@@ -93,15 +92,16 @@ impl Rel {
     }
 }
 
+/// A detached [`Host`].
 #[derive(Debug, Clone, Copy)]
-enum HostRel {
+pub(crate) enum HostRel {
     Domain(Rel),
     V4(Ipv4Addr),
     V6(Ipv6Addr),
 }
 
 impl HostRel {
-    fn of(base: &str, h: &Host<'_>) -> Option<HostRel> {
+    pub(crate) fn of(base: &str, h: &Host<'_>) -> Option<HostRel> {
         Some(match *h {
             Host::Domain(d) => HostRel::Domain(Rel::of(base, d)?),
             Host::V4(a) => HostRel::V4(a),
@@ -109,7 +109,7 @@ impl HostRel {
         })
     }
 
-    fn get(self, base: &str) -> Host<'_> {
+    pub(crate) fn get(self, base: &str) -> Host<'_> {
         match self {
             HostRel::Domain(d) => Host::Domain(d.get(base)),
             HostRel::V4(a) => Host::V4(a),
@@ -118,45 +118,17 @@ impl HostRel {
     }
 }
 
-/// A detached [`Via`].
+/// A detached `Via` (its conversions are in `headers::via`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ViaRel {
-    protocol: Rel,
-    version: Rel,
-    transport_token: Rel,
-    host: HostRel,
-    host_str: Rel,
-    port: Option<u16>,
-    params: Rel,
-    raw: Rel,
-}
-
-impl ViaRel {
-    pub(crate) fn detach(v: &Via<'_>, base: &str) -> Option<ViaRel> {
-        Some(ViaRel {
-            protocol: Rel::of(base, v.protocol)?,
-            version: Rel::of(base, v.version)?,
-            transport_token: Rel::of(base, v.transport_token)?,
-            host: HostRel::of(base, &v.host)?,
-            host_str: Rel::of(base, v.host_str)?,
-            port: v.port,
-            params: Rel::of(base, v.params.as_str())?,
-            raw: Rel::of(base, v.raw)?,
-        })
-    }
-
-    pub(crate) fn attach(self, base: &str) -> Via<'_> {
-        Via {
-            protocol: self.protocol.get(base),
-            version: self.version.get(base),
-            transport_token: self.transport_token.get(base),
-            host: self.host.get(base),
-            host_str: self.host_str.get(base),
-            port: self.port,
-            params: Params::from_validated(self.params.get(base)),
-            raw: self.raw.get(base),
-        }
-    }
+    pub(crate) protocol: Rel,
+    pub(crate) version: Rel,
+    pub(crate) transport_token: Rel,
+    pub(crate) host: HostRel,
+    pub(crate) host_str: Rel,
+    pub(crate) port: Option<u16>,
+    pub(crate) params: Rel,
+    pub(crate) raw: Rel,
 }
 
 /// A detached [`SipUri`].
@@ -234,106 +206,12 @@ impl UriRel {
     }
 }
 
-/// A detached [`NameAddr`].
+/// A detached `NameAddr` (its conversions are in `headers::name_addr`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NameAddrRel {
-    display: Option<Rel>,
-    display_quoted: bool,
-    uri: UriRel,
-    bracketed: bool,
-    params: Rel,
-}
-
-impl NameAddrRel {
-    pub(crate) fn detach(n: &NameAddr<'_>, base: &str) -> Option<NameAddrRel> {
-        Some(NameAddrRel {
-            display: Rel::of_opt(base, n.display)?,
-            display_quoted: n.display_quoted,
-            uri: UriRel::detach(&n.uri, base)?,
-            bracketed: n.bracketed,
-            params: Rel::of(base, n.params.as_str())?,
-        })
-    }
-
-    pub(crate) fn attach(self, base: &str) -> NameAddr<'_> {
-        NameAddr {
-            display: self.display.map(|r| r.get(base)),
-            display_quoted: self.display_quoted,
-            uri: self.uri.attach(base),
-            bracketed: self.bracketed,
-            params: Params::from_validated(self.params.get(base)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::header::HeaderName;
-    use crate::headers::{NameAddr, Via};
-    use crate::message::Message;
-    use bytes::Bytes;
-
-    fn message(via: &str, from: &str, to: &str) -> Message {
-        Message::parse(Bytes::from(format!(
-            "OPTIONS sip:a@example.com SIP/2.0\r\nVia: {via}\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"
-        )))
-        .expect("parses")
-    }
-
-    /// What the cache gives, first and second time, and on a clone, is what parsing the
-    /// text gives.
-    #[test]
-    fn cached_values_are_the_parsed_ones() {
-        let cases = [
-            (
-                "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport, SIP/2.0/TCP b",
-                "\"A \\\"B\\\"\" <sip:a:pw@[2001:db8::1]:5070;transport=tcp;lr?h=v>;tag=x",
-                "<tel:+1-201-555-0123;phone-context=example.com>",
-            ),
-            (
-                "SIP/2.0/TLS [2001:db8::9];received=192.0.2.7",
-                "sip:alice@example.com;tag=1",
-                "Bob <urn:service:sos>;tag=2",
-            ),
-            (
-                "SIP/2.0/UDP host.example.com",
-                "<sip:example.com>",
-                "x <sips:b@example.com>",
-            ),
-        ];
-        for (via, from, to) in cases {
-            let msg = message(via, from, to);
-            let direct_via = Via::parse(msg.list(HeaderName::Via).next().expect("via"));
-            let direct_from = NameAddr::parse(
-                msg.header(HeaderName::From).expect("from"),
-                HeaderName::From,
-            );
-            let direct_to =
-                NameAddr::parse(msg.header(HeaderName::To).expect("to"), HeaderName::To);
-            for m in [&msg, &msg, &msg.clone()] {
-                assert_eq!(m.top_via(), direct_via, "{via}");
-                assert_eq!(m.from(), direct_from, "{from}");
-                assert_eq!(m.to(), direct_to, "{to}");
-            }
-            assert_eq!(
-                msg.request_uri(),
-                msg.request_uri_str()
-                    .and_then(|u| crate::uri::Uri::parse(u).ok())
-            );
-            assert_eq!(msg.clone().request_uri(), msg.request_uri());
-            // The attached strings are the message's own: edits find them by address.
-            let via = msg.top_via().expect("via");
-            assert!(msg.offset_of(via.raw).is_some());
-            assert!(msg.offset_of(via.host_str).is_some());
-        }
-    }
-
-    #[test]
-    fn errors_are_cached_too() {
-        let msg = message("SIP/2.0/UDP", "<sip:a@b", "<sip:c@d>");
-        assert!(msg.top_via().is_err());
-        assert_eq!(msg.top_via(), msg.top_via());
-        assert!(msg.from().is_err());
-        assert_eq!(msg.from(), msg.from());
-    }
+    pub(crate) display: Option<Rel>,
+    pub(crate) display_quoted: bool,
+    pub(crate) uri: UriRel,
+    pub(crate) bracketed: bool,
+    pub(crate) params: Rel,
 }

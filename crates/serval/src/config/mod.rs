@@ -69,6 +69,7 @@ pub mod log_filter;
 pub mod routing;
 
 mod file;
+mod seconds;
 mod validate;
 
 pub use database::{DatabaseKind, DatabaseUrl, DatabaseUrlError};

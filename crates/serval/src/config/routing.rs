@@ -138,7 +138,7 @@ pub(super) fn routing(
         };
     }
     let seconds = |v: &Option<toml::Spanned<u64>>, name: &str, default: Duration| {
-        super::validate::positive_seconds(v, name, default, report)
+        super::seconds::positive_seconds(v, name, default, report)
     };
     out.failover_timeout = seconds(
         &section.failover_timeout,

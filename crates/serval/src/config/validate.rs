@@ -3,6 +3,7 @@
 
 use super::error::Reporter;
 use super::file::{AuthSection, ConfigFile, LimitsSection, ProxySection, RegistrarSection};
+use super::seconds::positive_seconds;
 use super::{Config, ConfigError, DatabaseUrl, Limits, parse_domain, parse_log_filter};
 use sip_transport::ListenSpec;
 use std::collections::HashMap;
@@ -265,22 +266,6 @@ fn networks(
                 })
         })
         .collect()
-}
-
-/// A number of seconds greater than zero, or `default` when absent.
-pub(super) fn positive_seconds(
-    value: &Option<Spanned<u64>>,
-    name: &str,
-    default: Duration,
-    report: &Reporter<'_>,
-) -> Result<Duration, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) if *v.get_ref() == 0 => {
-            Err(report.at(v.span(), format!("{name} must be greater than 0 (seconds)")))
-        }
-        Some(v) => Ok(Duration::from_secs(*v.get_ref())),
-    }
 }
 
 /// 64 hexadecimal digits as 32 bytes.

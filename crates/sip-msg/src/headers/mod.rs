@@ -8,6 +8,9 @@ pub mod name_addr;
 pub mod values;
 pub mod via;
 
+#[cfg(test)]
+mod cache_tests;
+
 pub use auth::{AuthParams, AuthValue, AuthenticationInfo, Challenge, Credentials};
 pub use name_addr::{Contact, NameAddr};
 pub use values::{CSeq, MediaType, RetryAfter, Warning};

@@ -4,6 +4,7 @@
 use crate::error::ParseError;
 use crate::header::HeaderName;
 use crate::params::Params;
+use crate::parsed::{NameAddrRel, Rel, UriRel};
 use crate::scan::{ByteClass, Cursor, TOKEN, trim_lws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
@@ -189,6 +190,29 @@ pub fn parse_qvalue(v: &str) -> Option<u16> {
         "0" => Some(frac_val),
         "1" if frac_val == 0 => Some(1000),
         _ => None,
+    }
+}
+
+/// Its detached form, cached in the message ([`crate::parsed`]).
+impl NameAddrRel {
+    pub(crate) fn detach(n: &NameAddr<'_>, base: &str) -> Option<NameAddrRel> {
+        Some(NameAddrRel {
+            display: Rel::of_opt(base, n.display)?,
+            display_quoted: n.display_quoted,
+            uri: UriRel::detach(&n.uri, base)?,
+            bracketed: n.bracketed,
+            params: Rel::of(base, n.params.as_str())?,
+        })
+    }
+
+    pub(crate) fn attach(self, base: &str) -> NameAddr<'_> {
+        NameAddr {
+            display: self.display.map(|r| r.get(base)),
+            display_quoted: self.display_quoted,
+            uri: self.uri.attach(base),
+            bracketed: self.bracketed,
+            params: Params::from_validated(self.params.get(base)),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use crate::Transport;
 use crate::error::ParseError;
 use crate::header::HeaderName;
 use crate::params::Params;
+use crate::parsed::{HostRel, Rel, ViaRel};
 use crate::scan::{Cursor, parse_u16};
 use crate::uri::Host;
 use std::net::IpAddr;
@@ -154,6 +155,35 @@ pub(crate) fn parse_received(v: &str) -> Option<IpAddr> {
         .and_then(|v| v.strip_suffix(']'))
         .unwrap_or(v);
     v.parse().ok()
+}
+
+/// Its detached form, cached in the message ([`crate::parsed`]).
+impl ViaRel {
+    pub(crate) fn detach(v: &Via<'_>, base: &str) -> Option<ViaRel> {
+        Some(ViaRel {
+            protocol: Rel::of(base, v.protocol)?,
+            version: Rel::of(base, v.version)?,
+            transport_token: Rel::of(base, v.transport_token)?,
+            host: HostRel::of(base, &v.host)?,
+            host_str: Rel::of(base, v.host_str)?,
+            port: v.port,
+            params: Rel::of(base, v.params.as_str())?,
+            raw: Rel::of(base, v.raw)?,
+        })
+    }
+
+    pub(crate) fn attach(self, base: &str) -> Via<'_> {
+        Via {
+            protocol: self.protocol.get(base),
+            version: self.version.get(base),
+            transport_token: self.transport_token.get(base),
+            host: self.host.get(base),
+            host_str: self.host_str.get(base),
+            port: self.port,
+            params: Params::from_validated(self.params.get(base)),
+            raw: self.raw.get(base),
+        }
+    }
 }
 
 #[cfg(test)]
