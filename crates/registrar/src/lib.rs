@@ -28,6 +28,6 @@ pub mod store;
 
 pub use binding::{Aor, Binding, Reach};
 pub use location::Location;
-pub use register::{Plan, Refusal, RegistrarConfig};
+pub use register::{Plan, RegistrarConfig};
 pub use service::{LocationService, StorageMode};
 pub use store::{Change, LocationStore, MemoryOnly, StoreError};

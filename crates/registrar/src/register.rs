@@ -5,9 +5,9 @@
 
 use crate::binding::{Aor, Binding, Reach};
 use crate::store::Change;
+use sip_core::Reply;
 use sip_msg::headers::Contact;
 use sip_msg::{Message, Uri};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The registrar's limits.
@@ -34,27 +34,6 @@ impl Default for RegistrarConfig {
     }
 }
 
-/// Why a REGISTER is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The status code.
-    pub code: u16,
-    /// The reason phrase.
-    pub reason: Cow<'static, str>,
-    /// For 423: the Min-Expires to send.
-    pub min_expires: Option<u32>,
-}
-
-impl Refusal {
-    fn new(code: u16, reason: impl Into<Cow<'static, str>>) -> Refusal {
-        Refusal {
-            code,
-            reason: reason.into(),
-            min_expires: None,
-        }
-    }
-}
-
 /// What a REGISTER does to an AOR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -73,21 +52,21 @@ pub fn plan(
     reach: Reach,
     now: i64,
     cfg: &RegistrarConfig,
-) -> Result<Plan, Refusal> {
+) -> Result<Plan, Reply> {
     let call_id = req
         .call_id()
-        .map_err(|_| Refusal::new(400, "Missing Call-ID"))?;
+        .map_err(|_| Reply::new(400, "Missing Call-ID"))?;
     let cseq = req
         .cseq()
-        .map_err(|_| Refusal::new(400, "Malformed CSeq"))?
+        .map_err(|_| Reply::new(400, "Malformed CSeq"))?
         .seq;
     let header_expires = req
         .expires()
-        .map_err(|_| Refusal::new(400, "Malformed Expires header"))?;
+        .map_err(|_| Reply::new(400, "Malformed Expires header"))?;
     let contacts: Vec<Contact<'_>> = req
         .contacts()
         .collect::<Result<_, _>>()
-        .map_err(|_| Refusal::new(400, "Malformed Contact header"))?;
+        .map_err(|_| Reply::new(400, "Malformed Contact header"))?;
     let mut bindings: Vec<Binding> = current.iter().filter(|b| b.is_live(now)).cloned().collect();
     let mut changes = Vec::new();
     // An older request of the same registration (same Call-ID, lower CSeq) must not undo
@@ -98,13 +77,13 @@ pub fn plan(
 
     if contacts.iter().any(|c| matches!(c, Contact::Star)) {
         if contacts.len() != 1 || header_expires != Some(0) {
-            return Err(Refusal::new(
+            return Err(Reply::new(
                 400,
                 "Contact: * needs Expires: 0 and no other Contact",
             ));
         }
         if bindings.iter().any(out_of_order) {
-            return Err(Refusal::new(400, "CSeq Out of Order"));
+            return Err(Reply::new(400, "CSeq Out of Order"));
         }
         changes.extend(
             bindings
@@ -129,10 +108,8 @@ pub fn plan(
             .or(header_expires)
             .unwrap_or(cfg.default_expires);
         if requested != 0 && requested < cfg.min_expires {
-            return Err(Refusal {
-                min_expires: Some(cfg.min_expires),
-                ..Refusal::new(423, "Interval Too Brief")
-            });
+            return Err(Reply::new(423, "Interval Too Brief")
+                .header("Min-Expires", cfg.min_expires.to_string()));
         }
         let expires = requested.min(cfg.max_expires);
         let instance: Option<Arc<str>> = addr.instance().map(|i| Arc::from(&*i));
@@ -144,7 +121,7 @@ pub fn plan(
         };
         if let Some(pos) = bindings.iter().position(same) {
             if out_of_order(&bindings[pos]) {
-                return Err(Refusal::new(400, "CSeq Out of Order"));
+                return Err(Reply::new(400, "CSeq Out of Order"));
             }
             let old = bindings.remove(pos);
             if &*old.contact != addr.uri.as_str() || expires == 0 {
@@ -172,7 +149,7 @@ pub fn plan(
         bindings.push(binding);
     }
     if cfg.max_contacts > 0 && bindings.len() > cfg.max_contacts {
-        return Err(Refusal::new(403, "Too Many Contacts"));
+        return Err(Reply::new(403, "Too Many Contacts"));
     }
     Ok(Plan { bindings, changes })
 }

@@ -15,8 +15,9 @@
 
 use crate::binding::{Aor, Binding, Reach};
 use crate::location::{Location, SHARDS};
-use crate::register::{self, Plan, Refusal, RegistrarConfig};
+use crate::register::{self, Plan, RegistrarConfig};
 use crate::store::{Change, LocationStore, StoreError};
+use sip_core::Reply;
 use sip_msg::Message;
 use std::collections::HashMap;
 use std::fmt;
@@ -80,7 +81,7 @@ impl fmt::Display for StorageMode {
 pub enum RegisterError {
     /// The request itself is refused (400, 423...).
     #[error("{} {}", .0.code, .0.reason)]
-    Refused(Refusal),
+    Refused(Reply),
     /// The database failed: nothing was changed.
     #[error("location database: {0}")]
     Store(StoreError),

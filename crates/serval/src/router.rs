@@ -242,13 +242,7 @@ impl<S: LocationStore> Router<S> {
                 }
                 Decision::Reply(ok.header("Date", http_date(now)))
             }
-            Err(RegisterError::Refused(r)) => {
-                let mut out = Reply::new(r.code, r.reason);
-                if let Some(min) = r.min_expires {
-                    out = out.header("Min-Expires", min.to_string());
-                }
-                Decision::Reply(out)
-            }
+            Err(RegisterError::Refused(refusal)) => Decision::Reply(refusal),
             Err(RegisterError::Store(e)) => {
                 tracing::error!("REGISTER for {aor} not saved: {e}");
                 database_unavailable("Location Database Unavailable")

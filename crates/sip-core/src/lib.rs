@@ -5,14 +5,16 @@
 //! - [`sanity`]: the RFC checks every request passes before routing (RFC 3261 §8.2,
 //!   §16.3): malformed → 400, version → 505, size → 513, URI scheme → 416,
 //!   Proxy-Require/Require → 420, Max-Forwards → 483.
+//! - [`reply`]: the one answer type (code, reason, header lines) every layer gives.
 //! - [`rescue`]: building an error response for a request too broken to parse.
 //! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions, and the
 //!   seam where routing decisions (registrar, location, DNS) plug in.
 //! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
 pub mod proxy;
+pub mod reply;
 pub mod rescue;
 pub mod sanity;
 pub mod transaction;
 
-pub use sanity::Rejection;
+pub use reply::Reply;

@@ -2,36 +2,8 @@
 //! relay). They run after the message parsed and before any routing decision; the
 //! checks that are RFC obligations cannot be switched off by configuration.
 
+use crate::reply::Reply;
 use sip_msg::{Message, Method, ParseError, Uri};
-use std::borrow::Cow;
-
-/// Why a request is refused, as the response will say it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// The status code.
-    pub code: u16,
-    /// The reason phrase.
-    pub reason: Cow<'static, str>,
-    /// For 420: the option tags to list in Unsupported.
-    pub unsupported: Vec<String>,
-}
-
-impl Rejection {
-    /// A rejection with no extra header.
-    pub fn new(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
-        Rejection {
-            code,
-            reason: reason.into(),
-            unsupported: Vec::new(),
-        }
-    }
-}
-
-impl From<ParseError> for Rejection {
-    fn from(e: ParseError) -> Self {
-        Rejection::new(e.status(), e.to_string())
-    }
-}
 
 /// The option tags this server implements: `path` (RFC 3327, the registrar stores and
 /// follows Path). A proxy passes unknown extensions through unless they are in
@@ -45,23 +17,23 @@ pub const SUPPORTED_HEADER: &str = "path, outbound";
 /// Request-URI names one of its domains), which decides whether Require applies and
 /// whether Max-Forwards 0 still lets the request through (RFC 3261 §16.3 lets a proxy
 /// answer an OPTIONS for itself).
-pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
+pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Reply> {
     if let Err(e) = msg.validate() {
         // An unknown method whose CSeq disagrees: RFC 4475 §3.1.2.18 allows 400 but
         // prefers 501, which stays right when the method becomes known to a later
         // version. A known method with a mismatch is a plain 400 (§3.1.2.17).
         if e == ParseError::CSeqMethod && msg.method() == Some(Method::Other) {
-            return Err(Rejection::new(501, "Not Implemented"));
+            return Err(Reply::new(501, "Not Implemented"));
         }
         return Err(e.into());
     }
     match msg.request_uri() {
         Some(Uri::Sip(_)) | Some(Uri::Tel(_)) => {}
-        _ => return Err(Rejection::new(416, "Unsupported URI Scheme")),
+        _ => return Err(Reply::new(416, "Unsupported URI Scheme")),
     }
     let mut unsupported: Vec<String> = Vec::new();
     let mut demand =
-        |tags: &mut dyn Iterator<Item = Result<&str, ParseError>>| -> Result<(), Rejection> {
+        |tags: &mut dyn Iterator<Item = Result<&str, ParseError>>| -> Result<(), Reply> {
             for tag in tags {
                 let tag = tag?;
                 if !SUPPORTED_EXTENSIONS
@@ -78,14 +50,10 @@ pub fn check_request(msg: &Message, for_us: bool) -> Result<(), Rejection> {
         demand(&mut msg.require())?;
     }
     if !unsupported.is_empty() {
-        return Err(Rejection {
-            code: 420,
-            reason: "Bad Extension".into(),
-            unsupported,
-        });
+        return Err(Reply::new(420, "Bad Extension").header("Unsupported", unsupported.join(", ")));
     }
     if msg.max_forwards()? == Some(0) && !(for_us && msg.method() == Some(Method::Options)) {
-        return Err(Rejection::new(483, "Too Many Hops"));
+        return Err(Reply::new(483, "Too Many Hops"));
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ fn aor() -> Aor {
     Aor::from_text("alice@EXAMPLE.com")
 }
 
-fn run(req: &Message, current: &[Binding]) -> Result<Plan, Refusal> {
+fn run(req: &Message, current: &[Binding]) -> Result<Plan, Reply> {
     plan(
         req,
         &aor(),
@@ -76,7 +76,7 @@ fn expiry_from_contact_param_then_header_then_default() {
 fn too_brief_is_423_with_min_expires_and_long_is_clamped() {
     let req = register("c1", 1, "Contact: <sip:alice@10.0.0.1>;expires=10\r\n");
     let r = run(&req, &[]).expect_err("too brief");
-    assert_eq!((r.code, r.min_expires), (423, Some(60)));
+    assert_eq!((r.code, r.header_value("Min-Expires")), (423, Some("60")));
     let req = register("c1", 1, "Contact: <sip:alice@10.0.0.1>;expires=999999\r\n");
     assert_eq!(
         run(&req, &[]).expect("ok").bindings[0].remaining(NOW),

@@ -12,7 +12,6 @@ use super::Peer;
 use super::routing::NextHop;
 use crate::transaction::TransactionKey;
 use sip_msg::{Message, Method};
-use std::borrow::Cow;
 
 /// A new request waiting for a routing decision.
 #[derive(Debug, Clone)]
@@ -38,6 +37,8 @@ pub enum Destination {
     Foreign,
 }
 
+pub use crate::reply::Reply;
+
 /// What to do with a [`RoutingRequest`].
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -46,34 +47,6 @@ pub enum Decision {
     /// Forward it. The outer list is tried in order (serial forking, by falling q); the
     /// targets of one group are tried at once (parallel forking). An empty list is 480.
     Relay(Vec<Vec<Target>>),
-}
-
-/// A response the proxy builds for the request (To tag, Via, Server header added).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// The status code.
-    pub code: u16,
-    /// The reason phrase.
-    pub reason: Cow<'static, str>,
-    /// Extra header lines, as name and value.
-    pub headers: Vec<(Cow<'static, str>, String)>,
-}
-
-impl Reply {
-    /// A response with no extra header.
-    pub fn new(code: u16, reason: impl Into<Cow<'static, str>>) -> Reply {
-        Reply {
-            code,
-            reason: reason.into(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// Adds a header line.
-    pub fn header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Reply {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
 }
 
 /// One branch of a relayed request.

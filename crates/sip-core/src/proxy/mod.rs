@@ -29,7 +29,7 @@ pub mod timers;
 mod tests;
 
 use crate::rescue::rescue_request;
-use crate::sanity::{Rejection, SUPPORTED_HEADER, check_request};
+use crate::sanity::{SUPPORTED_HEADER, check_request};
 use crate::transaction::{
     ClientEvent, ClientTransaction, ServerTransaction, TimerConfig, TransactionKey,
     client::ClientState,
@@ -402,7 +402,7 @@ impl Proxy {
             Ok(msg) => self.handle_message(msg, from, now),
             Err(e) => {
                 if let Some(req) = rescue_request(&data) {
-                    self.reply_stateless(&req, &Rejection::from(e), from);
+                    self.reply_stateless(&req, &Reply::from(e), from);
                 }
             }
         }
@@ -436,7 +436,7 @@ impl Proxy {
     fn on_request(&mut self, msg: Message, from: Peer, now: Instant) {
         let Ok(key) = TransactionKey::for_request(&msg) else {
             if let Err(e) = msg.validate() {
-                self.reply_stateless(&msg, &Rejection::from(e), from);
+                self.reply_stateless(&msg, &Reply::from(e), from);
             }
             return;
         };
@@ -463,10 +463,10 @@ impl Proxy {
             return;
         }
         if self.working >= self.cfg.max_transactions {
-            let busy = Rejection::new(503, "Server Busy");
+            let busy = Reply::new(503, "Server Busy");
             let data = build_reply(
                 &msg,
-                &Reply::from(&busy).header("Retry-After", "1"),
+                &busy.header("Retry-After", "1"),
                 from.remote,
                 &self.cfg.server,
             );
@@ -489,16 +489,16 @@ impl Proxy {
             ),
         );
         if let Err(r) = checked {
-            return self.reply(&key, &r, now);
+            return self.answer(&key, &r, now);
         }
         if is_loop(&msg, &self.cfg.interfaces) {
-            return self.reply(&key, &Rejection::new(482, "Loop Detected"), now);
+            return self.answer(&key, &Reply::new(482, "Loop Detected"), now);
         }
         if invite {
-            self.reply(&key, &Rejection::new(100, "Trying"), now);
+            self.answer(&key, &Reply::new(100, "Trying"), now);
         }
         match self.route(&msg, from) {
-            Err(r) => self.reply(&key, &r, now),
+            Err(r) => self.answer(&key, &r, now),
             Ok(Routed::Next(edits, hop)) => {
                 self.fork(&key, &msg, &edits, vec![Target::to_hop(hop)], from, now)
             }
@@ -519,11 +519,11 @@ impl Proxy {
 
     /// Where a request goes: on to the next Route entry, or up for a decision about its
     /// target, with the edits (Route popping, strict-router fix-up) either way.
-    fn route(&self, msg: &Message, from: Peer) -> Result<Routed, Rejection> {
+    fn route(&self, msg: &Message, from: Peer) -> Result<Routed, Reply> {
         let routes: Vec<_> = msg
             .routes()
             .collect::<Result<_, _>>()
-            .map_err(Rejection::from)?;
+            .map_err(Reply::from)?;
         let mut edits = RouteEdits::default();
         let mut rest = &routes[..];
         // Strict-router compatibility (§16.4): the Request-URI is a Record-Route value
@@ -566,9 +566,9 @@ impl Proxy {
                 return Ok(Routed::Decide(edits, Destination::Foreign));
             }
             let uri = route_uri(next)
-                .ok_or_else(|| Rejection::new(416, "Unsupported URI Scheme in Route"))?;
-            let hop = numeric_next_hop(&uri)
-                .ok_or_else(|| Rejection::new(503, "Next Hop Not Resolvable"))?;
+                .ok_or_else(|| Reply::new(416, "Unsupported URI Scheme in Route"))?;
+            let hop =
+                numeric_next_hop(&uri).ok_or_else(|| Reply::new(503, "Next Hop Not Resolvable"))?;
             return Ok(Routed::Next(edits, hop));
         }
         let target = match &edits.request_uri {
@@ -576,7 +576,7 @@ impl Proxy {
             None => msg.request_uri(),
         };
         let Some(target) = target else {
-            return Err(Rejection::new(400, "Bad Request-URI"));
+            return Err(Reply::new(400, "Bad Request-URI"));
         };
         // Max-Forwards 0 passed the sanity checks only as an OPTIONS for us (§16.3).
         let last_hop = msg.max_forwards().ok().flatten() == Some(0);
@@ -587,7 +587,7 @@ impl Proxy {
         } else if self.is_local_domain(&target) || self.own_uri(&target) {
             Destination::LocalDomain
         } else if !matches!(target, Uri::Sip(_) | Uri::Tel(_)) {
-            return Err(Rejection::new(416, "Unsupported URI Scheme"));
+            return Err(Reply::new(416, "Unsupported URI Scheme"));
         } else if edits.pop_routes > 0
             && let Some(hop) = target.as_sip().and_then(|u| numeric_next_hop(u))
         {
@@ -843,13 +843,13 @@ impl Proxy {
             ),
         );
         if !found {
-            return self.reply(
+            return self.answer(
                 &key,
-                &Rejection::new(481, "Call/Transaction Does Not Exist"),
+                &Reply::new(481, "Call/Transaction Does Not Exist"),
                 now,
             );
         }
-        self.reply(&key, &Rejection::new(200, "OK"), now);
+        self.answer(&key, &Reply::new(200, "OK"), now);
         let Some(invite) = self.forwarding(&invite_key) else {
             return;
         };
@@ -860,7 +860,7 @@ impl Proxy {
             .any(|b| self.clients.get(b).is_some_and(|c| !c.done));
         if !live {
             // Still waiting for its routing decision, or between two serial groups.
-            return self.reply(&invite_key, &Rejection::new(487, "Request Terminated"), now);
+            return self.answer(&invite_key, &Reply::new(487, "Request Terminated"), now);
         }
         for b in branches {
             self.cancel_branch(&b, now);
@@ -1104,16 +1104,16 @@ impl Proxy {
         match data {
             // A 503 from downstream becomes 500 upstream (§16.7 step 6).
             Some(_) if code == 503 => {
-                self.reply(server, &Rejection::new(500, "Server Internal Error"), now)
+                self.answer(server, &Reply::new(500, "Server Internal Error"), now)
             }
             Some(data) => self.send_upstream(server, code, data, now),
             None => {
                 let r = if code == 408 {
-                    Rejection::new(408, "Request Timeout")
+                    Reply::new(408, "Request Timeout")
                 } else {
-                    Rejection::new(500, "Server Internal Error")
+                    Reply::new(500, "Server Internal Error")
                 };
-                self.reply(server, &r, now)
+                self.answer(server, &r, now)
             }
         }
         if let Some(s) = self.servers.get_mut(server) {
@@ -1132,11 +1132,6 @@ impl Proxy {
     }
 
     /// Answers a request from its server transaction.
-    fn reply(&mut self, key: &TransactionKey, r: &Rejection, now: Instant) {
-        self.answer(key, &Reply::from(r), now)
-    }
-
-    /// Answers a request from its server transaction, with extra headers.
     fn answer(&mut self, key: &TransactionKey, r: &Reply, now: Instant) {
         let Some(s) = self.servers.get_mut(key) else {
             return;
@@ -1159,11 +1154,11 @@ impl Proxy {
         }
     }
 
-    fn reply_stateless(&mut self, req: &Message, r: &Rejection, to: Peer) {
+    fn reply_stateless(&mut self, req: &Message, r: &Reply, to: Peer) {
         if req.method() == Some(Method::Ack) {
             return;
         }
-        let data = build_reply(req, &Reply::from(r), to.remote, &self.cfg.server);
+        let data = build_reply(req, r, to.remote, &self.cfg.server);
         self.outbox.push_back(Transmit { to, data });
     }
 
@@ -1431,17 +1426,6 @@ fn via_destination(via: &sip_msg::headers::Via<'_>) -> Option<Peer> {
         remote: SocketAddr::new(ip, port),
         local: None,
     })
-}
-
-impl From<&Rejection> for Reply {
-    fn from(r: &Rejection) -> Reply {
-        let reply = Reply::new(r.code, r.reason.clone());
-        if r.code == 420 {
-            reply.header("Unsupported", r.unsupported.join(", "))
-        } else {
-            reply
-        }
-    }
 }
 
 /// The response `r` to `req`, built without a transaction: To tag derived from the
