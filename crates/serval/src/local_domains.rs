@@ -1,12 +1,14 @@
-//! The domains this server treats as its own: the host name, every interface address,
-//! every explicit listen address, and the configured domains (lower case, each once).
+//! Gathering the domains this server treats as its own: the host name, every interface
+//! address, every explicit listen address, and the configured domains. What they answer
+//! is [`LocalDomains`]'s (sip-core), which every layer asks.
 
+pub use sip_core::LocalDomains;
 use sip_transport::ListenSpec;
 use std::net::IpAddr;
 
 /// The local domains for a server listening on `listen` with `configured` domains.
 /// IPv6 addresses are written without brackets.
-pub fn local_domains(configured: &[String], listen: &[ListenSpec]) -> Vec<String> {
+pub fn local_domains(configured: &[String], listen: &[ListenSpec]) -> LocalDomains {
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
     let interfaces = match if_addrs::get_if_addrs() {
         Ok(interfaces) => interfaces.into_iter().map(|i| i.ip()).collect(),
@@ -18,13 +20,13 @@ pub fn local_domains(configured: &[String], listen: &[ListenSpec]) -> Vec<String
     combine(&host_name, &interfaces, listen, configured)
 }
 
-/// Puts the sources together, in that order, without duplicates.
+/// Puts the sources together, in that order (without duplicates: [`LocalDomains::new`]).
 fn combine(
     host_name: &str,
     interfaces: &[IpAddr],
     listen: &[ListenSpec],
     configured: &[String],
-) -> Vec<String> {
+) -> LocalDomains {
     let listen_ips = listen
         .iter()
         .filter(|spec| !spec.is_wildcard())
@@ -38,14 +40,7 @@ fn combine(
                 .map(|ip| ip.to_string()),
         )
         .chain(configured.iter().cloned());
-    let mut domains: Vec<String> = Vec::new();
-    for name in candidates {
-        let name = name.to_ascii_lowercase();
-        if !name.is_empty() && !domains.contains(&name) {
-            domains.push(name);
-        }
-    }
-    domains
+    LocalDomains::new(candidates)
 }
 
 #[cfg(test)]
@@ -67,7 +62,7 @@ mod tests {
         let configured = vec!["example.com".to_owned(), "myhost".to_owned()];
         let domains = combine("MyHost", &interfaces, &listen, &configured);
         assert_eq!(
-            domains,
+            domains.names(),
             ["myhost", "127.0.0.1", "::1", "192.0.2.7", "example.com"]
         );
     }

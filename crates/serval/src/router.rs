@@ -26,6 +26,7 @@ use registrar::forking::targets;
 use registrar::register::contact_values;
 use registrar::service::RegisterError;
 use registrar::{Aor, LocationService, LocationStore, Reach};
+use sip_core::LocalDomains;
 use sip_core::proxy::nat::{self, NatConfig};
 use sip_core::proxy::{Decision, Destination, Reply, RoutingRequest, default_decision};
 use sip_msg::{Host, Method, Uri};
@@ -37,9 +38,7 @@ pub struct Router<S> {
     location: Arc<LocationService<S>>,
     subscribers: Subscribers,
     auth: Option<Authorizer>,
-    domains: Vec<String>,
-    /// The domains that are addresses, parsed once.
-    domain_ips: Vec<std::net::IpAddr>,
+    domains: LocalDomains,
     relay: Relay,
     outbound: Outbound,
     nat: NatConfig,
@@ -63,7 +62,7 @@ impl<S: LocationStore> Router<S> {
         location: Arc<LocationService<S>>,
         subscribers: Subscribers,
         auth: Option<Authorizer>,
-        domains: Vec<String>,
+        domains: LocalDomains,
         relay: Relay,
         outbound: Outbound,
         nat: NatConfig,
@@ -72,7 +71,6 @@ impl<S: LocationStore> Router<S> {
             location,
             subscribers,
             auth,
-            domain_ips: sip_core::proxy::routing::domain_addresses(&domains),
             domains,
             relay,
             outbound,
@@ -191,10 +189,7 @@ impl<S: LocationStore> Router<S> {
     }
 
     fn is_local_domain(&self, host: &Host<'_>) -> bool {
-        match host {
-            Host::Domain(name) => self.domains.iter().any(|d| d.eq_ignore_ascii_case(name)),
-            _ => host.ip().is_some_and(|ip| self.domain_ips.contains(&ip)),
-        }
+        self.domains.contains_host(host)
     }
 
     async fn register(&self, req: &RoutingRequest, now: SystemTime) -> Decision {

@@ -13,6 +13,7 @@ use crate::sql_location::SqlLocation;
 use crate::subscriber_cache::Subscribers;
 use registrar::{LocationService, StorageMode};
 use serval_store::Store;
+use sip_core::LocalDomains;
 use sip_core::proxy::ProxyConfig;
 use sip_core::proxy::routing::Interface;
 use sip_core::transaction::TimerConfig;
@@ -87,7 +88,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         tracing::warn!("authentication is off ([auth] enabled = false)");
     }
     let transports = Transports::bind(&config.listen, config.transport_config())?;
-    tracing::info!("local domains: {}", domains.join(", "));
+    tracing::info!("local domains: {}", domains.names().join(", "));
     for spec in transports.local_specs() {
         tracing::info!("listening on {spec}");
     }
@@ -257,7 +258,11 @@ async fn upkeep(
 /// What each listener advertises in Via and Record-Route: the configured host, else its
 /// own address, else (for a wildcard) the first local address of its family that is not
 /// loopback, else loopback.
-fn interfaces(specs: &[ListenSpec], domains: &[String], advertise: Option<&str>) -> Vec<Interface> {
+fn interfaces(
+    specs: &[ListenSpec],
+    domains: &LocalDomains,
+    advertise: Option<&str>,
+) -> Vec<Interface> {
     specs
         .iter()
         // A multicast group only receives: replies and relayed requests leave from a
@@ -269,8 +274,9 @@ fn interfaces(specs: &[ListenSpec], domains: &[String], advertise: Option<&str>)
                 Some(h) => h.to_owned(),
                 None if !ip.is_unspecified() => host_text(ip),
                 None => domains
+                    .addresses()
                     .iter()
-                    .filter_map(|d| d.parse::<IpAddr>().ok())
+                    .copied()
                     .find(|a| a.is_ipv4() == ip.is_ipv4() && !a.is_loopback())
                     .map_or_else(
                         || {

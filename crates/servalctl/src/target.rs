@@ -5,6 +5,7 @@
 
 use crate::error::CtlError;
 use serval::config::{Config, DatabaseUrl, Overrides};
+use serval::local_domains::LocalDomains;
 use std::path::PathBuf;
 
 /// Where the packaged server's config file is.
@@ -35,7 +36,7 @@ pub struct Target {
 #[derive(Debug, Clone)]
 struct Served {
     file: PathBuf,
-    domains: Vec<String>,
+    domains: LocalDomains,
 }
 
 impl Target {
@@ -75,13 +76,12 @@ impl Target {
         let Some(served) = &self.served else {
             return Ok(());
         };
-        let bare = domain.trim_start_matches('[').trim_end_matches(']');
-        if served.domains.iter().any(|d| d == bare) {
+        if served.domains.contains(domain) {
             return Ok(());
         }
         Err(CtlError::Invalid(format!(
             "{domain} is not a domain of this server ({}); add it to [server] domains in {}; nothing changed",
-            shown(&served.domains),
+            shown(served.domains.names()),
             served.file.display()
         )))
     }

@@ -7,14 +7,17 @@
 //!   Proxy-Require/Require → 420, Max-Forwards → 483.
 //! - [`reply`]: the one answer type (code, reason, header lines) every layer gives.
 //! - [`rescue`]: building an error response for a request too broken to parse.
+//! - [`domains`]: which domains are ours ([`LocalDomains`]), asked by every layer.
 //! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions, and the
 //!   seam where routing decisions (registrar, location, DNS) plug in.
 //! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
+pub mod domains;
 pub mod proxy;
 pub mod reply;
 pub mod rescue;
 pub mod sanity;
 pub mod transaction;
 
+pub use domains::LocalDomains;
 pub use reply::Reply;

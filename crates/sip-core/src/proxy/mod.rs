@@ -28,6 +28,7 @@ pub mod timers;
 #[cfg(test)]
 mod tests;
 
+use crate::domains::LocalDomains;
 use crate::rescue::rescue_request;
 use crate::sanity::{SUPPORTED_HEADER, check_request};
 use crate::transaction::{
@@ -38,8 +39,7 @@ use bytes::Bytes;
 pub use decision::{Decision, Destination, Reply, RoutingRequest, Target, default_decision};
 use response::Best;
 use routing::{
-    FIXED_HASH, Interface, NextHop, is_loop, is_our_via, is_own_uri, loop_hash, numeric_next_hop,
-    route_uri,
+    FIXED_HASH, Interface, NextHop, is_loop, is_our_via, loop_hash, numeric_next_hop, route_uri,
 };
 use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
 use std::collections::{HashMap, VecDeque};
@@ -56,7 +56,7 @@ pub const ALLOWED_METHODS: &str =
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
     /// Local domains and aliases.
-    pub domains: Vec<String>,
+    pub domains: LocalDomains,
     /// Listening interfaces, with what to advertise in Via and Record-Route.
     pub interfaces: Vec<Interface>,
     /// The Server / User-Agent value.
@@ -84,9 +84,13 @@ pub struct ProxyConfig {
 
 impl ProxyConfig {
     /// A configuration with the RFC defaults.
-    pub fn new(domains: Vec<String>, interfaces: Vec<Interface>, server: String) -> Self {
+    pub fn new(
+        domains: impl Into<LocalDomains>,
+        interfaces: Vec<Interface>,
+        server: String,
+    ) -> Self {
         ProxyConfig {
-            domains,
+            domains: domains.into(),
             interfaces,
             server,
             timers: TimerConfig::default(),
@@ -243,16 +247,13 @@ pub struct Proxy {
     /// `max_transactions` bounds; finished ones only linger, small, until their timer).
     working: usize,
     /// The domains that are addresses, parsed once.
-    domain_ips: Vec<std::net::IpAddr>,
     seq: u64,
 }
 
 impl Proxy {
     /// Creates the proxy at `now` (where its timers start counting).
     pub fn new(cfg: ProxyConfig, now: Instant) -> Self {
-        let domain_ips = routing::domain_addresses(&cfg.domains);
         Proxy {
-            domain_ips,
             cfg,
             servers: TxMap::default(),
             clients: TxMap::default(),
@@ -419,18 +420,13 @@ impl Proxy {
     }
 
     fn own_uri(&self, uri: &Uri<'_>) -> bool {
-        uri.as_sip().is_some_and(|u| {
-            is_own_uri(u, &self.cfg.domains, &self.domain_ips, &self.cfg.interfaces)
-        })
+        uri.as_sip()
+            .is_some_and(|u| self.cfg.domains.is_own_uri(u, &self.cfg.interfaces))
     }
 
     fn is_local_domain(&self, uri: &Uri<'_>) -> bool {
-        uri.as_sip().is_some_and(|u| match u.host {
-            sip_msg::Host::Domain(d) => self.cfg.domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
-            // An address of ours names us only on one of our ports: another port on the
-            // same address is another server.
-            _ => self.own_uri(uri),
-        })
+        uri.as_sip()
+            .is_some_and(|u| self.cfg.domains.is_local_domain(u, &self.cfg.interfaces))
     }
 
     fn on_request(&mut self, msg: Message, from: Peer, now: Instant) {
@@ -754,12 +750,7 @@ impl Proxy {
     /// Takes off the Proxy-Authorization values whose realm is one of our domains, and
     /// keeps the others (credentials for proxies further on, §22.3).
     fn consume_credentials(&self, msg: &Message, e: &mut sip_msg::Editor<'_>) {
-        let ours = |realm: &str| {
-            self.cfg
-                .domains
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(realm))
-        };
+        let ours = |realm: &str| self.cfg.domains.contains(realm);
         let values: Vec<(&str, bool)> = msg
             .header_values(HeaderName::ProxyAuthorization)
             .map(|v| {

@@ -6,7 +6,7 @@ use sip_msg::headers::{NameAddr, Via};
 use sip_msg::uri::split_host_port;
 use sip_msg::{HeaderName, Host, Message, SipUri, Transport, Uri};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// One address the server listens on and advertises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,42 +17,6 @@ pub struct Interface {
     pub bind: SocketAddr,
     /// The host and port written in Via and Record-Route for this interface.
     pub advertise: String,
-}
-
-/// Whether `uri` names this server: one of its domains without a port (RFC 3263 would
-/// bring it to us), or one of its domains or addresses with the port of one of its
-/// interfaces (no port meaning the transport's default). `domain_ips` are the domains
-/// that are IP addresses, parsed once ([`domain_addresses`]).
-pub fn is_own_uri(
-    uri: &SipUri<'_>,
-    domains: &[String],
-    domain_ips: &[IpAddr],
-    interfaces: &[Interface],
-) -> bool {
-    let host_local = match uri.host {
-        Host::Domain(d) => domains.iter().any(|x| x.eq_ignore_ascii_case(d)),
-        Host::V4(_) | Host::V6(_) => {
-            let ip = uri.host.ip();
-            domain_ips.iter().any(|x| Some(*x) == ip)
-                || interfaces.iter().any(|i| Some(i.bind.ip()) == ip)
-        }
-    };
-    if !host_local {
-        return false;
-    }
-    if uri.port.is_none() && matches!(uri.host, Host::Domain(_)) {
-        return true;
-    }
-    let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-    interfaces.iter().any(|i| i.bind.port() == port)
-}
-
-/// The domains that are IP addresses (`192.0.2.1`, `[2001:db8::1]`), parsed.
-pub fn domain_addresses(domains: &[String]) -> Vec<IpAddr> {
-    domains
-        .iter()
-        .filter_map(|x| x.trim_matches(['[', ']']).parse().ok())
-        .collect()
 }
 
 /// Where to send a request next.

@@ -20,7 +20,7 @@ pub fn proxy(domains: &[&str], server: &str) -> Proxy {
     };
     Proxy::new(
         ProxyConfig::new(
-            domains.iter().map(|d| d.to_string()).collect(),
+            domains.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
             vec![iface(Transport::Udp), iface(Transport::Tcp)],
             server.to_owned(),
         ),
