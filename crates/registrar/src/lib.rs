@@ -12,6 +12,8 @@
 //!   over the connection the UA opened.
 //! - [`register`]: REGISTER processing as a pure function: expiry, `*`, Call-ID/CSeq
 //!   ordering, `+sip.instance`/`reg-id`, Path, the 200's Contact list.
+//! - [`respond`]: REGISTER from request to response: our domains, the bindings
+//!   updated, the 200's headers (Contact, Supported, Require, Path, Date) or the refusal.
 //! - [`forking`]: bindings turned into the branches of a request, grouped by q.
 //! - [`location`]: the in-memory table, sharded by AOR so that workers do not contend.
 //! - [`store`]: what the service needs from a database ([`LocationStore`]) and the
@@ -23,11 +25,13 @@ pub mod binding;
 pub mod forking;
 pub mod location;
 pub mod register;
+pub mod respond;
 pub mod service;
 pub mod store;
 
 pub use binding::{Aor, Binding, Reach};
 pub use location::Location;
 pub use register::{Plan, RegistrarConfig};
+pub use respond::unix_seconds;
 pub use service::{LocationService, StorageMode};
 pub use store::{Change, LocationStore, MemoryOnly, StoreError};

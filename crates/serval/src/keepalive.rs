@@ -8,8 +8,8 @@
 //! The pings are stateless: their branch starts with [`PING_BRANCH`], and
 //! [`Keepalive::pong`] takes their answers before the proxy sees them.
 
-use crate::router::unix_seconds;
 use bytes::Bytes;
+use registrar::unix_seconds;
 use registrar::{Aor, Binding, LocationService, LocationStore};
 use sip_core::proxy::routing::Interface;
 use sip_msg::{HeaderName, Message, Transport};

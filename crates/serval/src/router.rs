@@ -23,15 +23,13 @@ use crate::subscriber_cache::Subscribers;
 use crate::unavailable::database_unavailable;
 use ipnet::IpNet;
 use registrar::forking::targets;
-use registrar::register::contact_values;
-use registrar::service::RegisterError;
-use registrar::{Aor, LocationService, LocationStore, Reach};
+use registrar::{Aor, LocationService, LocationStore, Reach, unix_seconds};
 use sip_core::LocalDomains;
 use sip_core::proxy::nat::{self, NatConfig};
 use sip_core::proxy::{Decision, Destination, Reply, RoutingRequest, default_decision};
 use sip_msg::{Host, Method, Uri};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The routing policy and the services it uses.
 pub struct Router<S> {
@@ -194,52 +192,16 @@ impl<S: LocationStore> Router<S> {
 
     async fn register(&self, req: &RoutingRequest, now: SystemTime) -> Decision {
         let msg = &req.message;
-        let Ok(to) = msg.to() else {
-            return reply(400, "Malformed To header");
-        };
-        let Some(uri) = to.uri.as_sip() else {
-            return reply(404, "Not Found");
-        };
-        if !self.is_local_domain(&uri.host) {
-            // §10.3 step 3: the AOR is not one of the domain's.
-            return reply(404, "Not Found");
-        }
-        let Some(aor) = Aor::from_uri(uri) else {
-            return reply(400, "No user in To URI");
-        };
         let reach = Reach {
             transport: req.from.transport,
             remote: req.from.remote,
             local: req.from.local,
             nat: nat::behind_nat(msg, req.from, &self.nat),
         };
-        let unix = unix_seconds(now);
-        match self.location.register(msg, &aor, reach, unix).await {
-            Ok(bindings) => {
-                tracing::debug!("REGISTER {aor}: {} bindings", bindings.len());
-                let mut ok = Reply::new(200, "OK");
-                for c in contact_values(&bindings, unix) {
-                    ok = ok.header("Contact", c);
-                }
-                ok = ok.header("Supported", sip_core::sanity::SUPPORTED_HEADER);
-                // RFC 5626 §6: a flow was registered (reg-id); requests will use it.
-                if bindings.iter().any(|b| b.reg_id.is_some()) && registers_flow(msg) {
-                    ok = ok.header("Require", "outbound");
-                }
-                if msg
-                    .supported()
-                    .flatten()
-                    .any(|t| t.eq_ignore_ascii_case("path"))
-                {
-                    for p in msg.list(sip_msg::HeaderName::Path) {
-                        ok = ok.header("Path", p);
-                    }
-                }
-                Decision::Reply(ok.header("Date", http_date(now)))
-            }
-            Err(RegisterError::Refused(refusal)) => Decision::Reply(refusal),
-            Err(RegisterError::Store(e)) => {
-                tracing::error!("REGISTER for {aor} not saved: {e}");
+        match self.location.respond(msg, &self.domains, reach, now).await {
+            Ok(reply) => Decision::Reply(reply),
+            Err(e) => {
+                tracing::error!("REGISTER from {} not saved: {e}", req.from.remote);
                 database_unavailable("Location Database Unavailable")
             }
         }
@@ -272,37 +234,6 @@ impl<S: LocationStore> Router<S> {
     }
 }
 
-/// Whether a REGISTER registers an RFC 5626 flow: a Contact with `reg-id` and
-/// `+sip.instance`.
-fn registers_flow(msg: &sip_msg::Message) -> bool {
-    msg.contacts().flatten().any(|c| match c {
-        sip_msg::headers::Contact::Addr(a) => a.reg_id().is_some() && a.instance().is_some(),
-        sip_msg::headers::Contact::Star => false,
-    })
-}
-
 fn reply(code: u16, reason: &'static str) -> Decision {
     Decision::Reply(Reply::new(code, reason))
-}
-
-/// The Date header value for `now` (RFC 3261 §20.17), formatted once a second per
-/// thread: every 200 to a REGISTER carries it.
-fn http_date(now: SystemTime) -> String {
-    thread_local! {
-        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    }
-    let second = unix_seconds(now);
-    LAST.with_borrow_mut(|(at, text)| {
-        if *at != second {
-            *at = second;
-            *text = httpdate::fmt_http_date(now);
-        }
-        text.clone()
-    })
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_seconds(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -32,7 +32,7 @@ use support::{Serval, fresh_sqlite_url, temp_file};
 /// The domain of the single-proxy tests.
 const DOMAIN: &str = "enst.fr";
 /// Every SIP message traced to the log, and registrations.
-const LOG: &str = "info,serval::router=debug,sip=trace";
+const LOG: &str = "info,serval::router=debug,registrar::respond=debug,sip=trace";
 
 /// The seed's four call flows, by their caller and callee scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

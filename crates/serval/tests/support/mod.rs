@@ -513,7 +513,7 @@ pub fn start_router_in(
     Serval::start_in(
         Some(ns),
         &[&format!("udp:{ip}:5060"), &format!("tcp:{ip}:5060")],
-        "info,serval=debug,sip=trace",
+        "info,serval=debug,registrar::respond=debug,sip=trace",
         &["-c", config.to_str().expect("UTF-8 path"), "--db", &db],
     )
 }
