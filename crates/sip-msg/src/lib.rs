@@ -12,8 +12,10 @@
 //!
 //! # Layout
 //! - [`scan`]: byte classes and LWS rules shared by every parser.
-//! - [`message`]: the start line, the header index, the body; [`frame_stream`] for
-//!   stream transports ("incomplete" is a normal outcome there, not an error).
+//! - [`message`]: the start line, the header index, the body, under [`limits`]; the
+//!   request [`method`]s.
+//! - [`framing`]: [`frame_stream`] for stream transports ("incomplete" is a normal
+//!   outcome there, not an error); `head`: the header-section lexing both share.
 //! - [`header`]: header names, compact forms, splitting comma-separated lists.
 //! - [`uri`]: sip, sips and tel URIs, with comparison by RFC 3261 §19.1.4.
 //! - [`headers`]: one module per family of typed header values.
@@ -24,9 +26,13 @@
 
 pub mod edit;
 pub mod error;
+pub mod framing;
+mod head;
 pub mod header;
 pub mod headers;
+pub mod limits;
 pub mod message;
+pub mod method;
 pub mod params;
 mod parsed;
 pub mod response;
@@ -36,8 +42,11 @@ pub mod validate;
 
 pub use edit::Editor;
 pub use error::ParseError;
+pub use framing::{Frame, frame_stream};
 pub use header::HeaderName;
-pub use message::{Frame, Limits, Message, Method, StartLine, frame_stream};
+pub use limits::Limits;
+pub use message::{Message, StartLine};
+pub use method::Method;
 pub use params::Params;
 pub use response::ResponseBuilder;
 pub use uri::{Host, SipUri, TelUri, Uri};
