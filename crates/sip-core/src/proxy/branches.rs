@@ -163,9 +163,18 @@ impl Proxy {
         self.forward_stray(&msg);
     }
 
-    /// A response that matches no transaction goes on by its Via when the top Via is
-    /// ours (§16.7, §18.2.2), e.g. a 2xx retransmission after our transaction ended.
+    /// A final response that matches no transaction goes on by its Via when the top Via
+    /// is ours (§16.7, §18.2.2), e.g. a 2xx retransmission after our transaction ended.
+    ///
+    /// A provisional one does not. Its transaction is over (a branch answered 2xx is let
+    /// go at once, see `rearm`) or was never ours, so nothing upstream waits for it; and
+    /// it would reach the caller after the final response when the two were reordered
+    /// on the way (UDP, or two of our receivers taking them at once). RFC 3261 §16.7
+    /// forwards even those; RFC 6026's Accepted state absorbs them, as we do.
     pub(super) fn forward_stray(&mut self, msg: &Message) {
+        if msg.status().is_none_or(|code| code < 200) {
+            return;
+        }
         let mut vias = msg.vias();
         let Some(Ok(top)) = vias.next() else { return };
         if !is_our_via(&top, &self.cfg.interfaces) {

@@ -235,6 +235,24 @@ fn accepted_call_then_in_dialog_bye_loose_routed() {
 }
 
 #[test]
+fn a_provisional_overtaken_by_the_2xx_is_not_forwarded() {
+    // UDP does not keep order, and neither do concurrent receivers: the 180 sent before
+    // the 200 may be handled after it. The caller must not see it after the 200.
+    let mut p = proxy();
+    let now = Instant::now();
+    p.handle(invite(""), udp(UAC), now);
+    let fwd = drain(&mut p).remove(1).1;
+    p.handle(answer(&fwd, 200, "b1"), udp(UAS), now);
+    assert_eq!(drain(&mut p)[0].1.status(), Some(200));
+    p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+    let late: Vec<_> = drain(&mut p)
+        .iter()
+        .map(|(to, m)| (*to, m.status()))
+        .collect();
+    assert_eq!(late, [], "nothing goes upstream after the 200");
+}
+
+#[test]
 fn no_answer_times_out_with_408() {
     let mut p = proxy();
     let now = Instant::now();
@@ -318,11 +336,15 @@ fn stray_response_forwarded_by_via() {
     let stray = format!(
         "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKgone\r\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bKuac1;received=10.0.0.1;rport=5070\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
     );
-    p.handle(Bytes::from(stray), udp(UAS), Instant::now());
+    p.handle(Bytes::from(stray.clone()), udp(UAS), Instant::now());
     let out = drain(&mut p);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, addr(UAC));
     assert_eq!(out[0].1.count(HeaderName::Via), 1);
+    // A stray provisional: nothing waits for it.
+    let ringing = stray.replace("200 OK", "180 Ringing");
+    p.handle(Bytes::from(ringing), udp(UAS), Instant::now());
+    assert!(drain(&mut p).is_empty());
     // Not ours: dropped.
     let foreign = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 203.0.113.9;branch=z9hG4bKx\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKy\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
     p.handle(
