@@ -11,10 +11,11 @@
 mod support;
 
 use rexpect::session::{PtySession, spawn_command};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::phones::{Baresip, BaresipAccount, Phone};
+use support::workspace_root;
 
 /// How long a command may take; the build block may take much longer (it compiles the
 /// release binaries when no earlier step did), and waits in steps of this up to
@@ -24,15 +25,6 @@ const BUILD_TIME: Duration = Duration::from_secs(30 * 60);
 
 /// The prompt of the test's bash, to know when a command is done.
 const PROMPT: &str = "FIRST-CALL-READY> ";
-
-/// The clone's root.
-fn clone_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the workspace root")
-        .to_owned()
-}
 
 /// The code block after `<!-- first-call:NAME -->` in README.md, without its
 /// indentation.
@@ -74,7 +66,7 @@ impl Shell {
         let mut command = Command::new("bash");
         command
             .args(["--norc", "--noprofile", "-i"])
-            .current_dir(clone_root())
+            .current_dir(workspace_root())
             .env("HOME", home)
             .env("PS1", PROMPT)
             .env("TERM", "dumb")
@@ -134,7 +126,7 @@ impl Shell {
 
 #[test]
 fn the_readme_first_call_works_as_written() {
-    let readme = std::fs::read_to_string(clone_root().join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
     let home = tempfile::tempdir().expect("scratch home");
     let mut shell = Shell::new(home.path());
     let passwords = [
@@ -147,7 +139,7 @@ fn the_readme_first_call_works_as_written() {
         shell.run_for(&line, BUILD_TIME);
     }
     let found = shell.run("command -v serval servalctl");
-    let release = clone_root().join("target/release");
+    let release = workspace_root().join("target/release");
     assert!(
         found.contains(&format!("{}/serval", release.display()))
             && found.contains(&format!("{}/servalctl", release.display())),

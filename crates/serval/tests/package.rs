@@ -20,20 +20,13 @@ use sipp::free_ports;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use support::phones::{Baresip, BaresipAccount, Phone, Transport};
+use support::workspace_root;
 
 const CONFIG: &str = "/etc/serval/serval.toml";
 const STATE: &str = "/var/lib/serval";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the workspace root")
-        .to_owned()
-}
 
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)

@@ -155,6 +155,15 @@ impl Drop for Serval {
     }
 }
 
+/// The root of the clone (the workspace).
+pub fn workspace_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the workspace root")
+        .to_owned()
+}
+
 /// `sqlite:PATH` for a database file nobody else uses.
 pub fn fresh_sqlite_url() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
