@@ -53,7 +53,7 @@ enum Input {
     /// A routing decision that had to wait.
     Decided(TransactionKey, Decision),
     /// A message the proxy emitted that the transport could not deliver.
-    Undelivered(Bytes),
+    Undelivered(Message),
 }
 
 /// Hands each message to the proxy shard of its call.
@@ -147,12 +147,12 @@ impl Handler for ProxyHandler {
             failure.remote,
             failure.reason
         );
-        let Ok(msg) = Message::parse(failure.data.clone()) else {
+        let Ok(msg) = Message::parse(failure.data) else {
             return;
         };
         let shard = self.shard_of(msg.call_id().unwrap_or(""));
         if self.shards[shard]
-            .try_send(Input::Undelivered(failure.data))
+            .try_send(Input::Undelivered(msg))
             .is_err()
         {
             tracing::warn!("proxy shard {shard} is saturated: a delivery failure was dropped");
@@ -250,7 +250,7 @@ impl<S: LocationStore> Shard<S> {
                             self.waiting = self.waiting.saturating_sub(1);
                             self.proxy.decide(&id, decision, now)
                         }
-                        Input::Undelivered(data) => self.proxy.send_failed(data, now),
+                        Input::Undelivered(msg) => self.proxy.send_failed(msg, now),
                     }
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
@@ -283,7 +283,10 @@ impl<S: LocationStore> Shard<S> {
             }
             let now = Instant::now().into_std();
             for data in refused {
-                self.proxy.send_failed(data, now);
+                // Ours: it parses; the one parse of a refused message.
+                if let Ok(msg) = Message::parse(data) {
+                    self.proxy.send_failed(msg, now);
+                }
             }
         }
     }

@@ -113,10 +113,7 @@ impl Proxy {
         }
     }
 
-    pub(super) fn fail_delivery(&mut self, data: Bytes, now: Instant) {
-        let Ok(msg) = Message::parse(data) else {
-            return;
-        };
+    pub(super) fn fail_delivery(&mut self, msg: Message, now: Instant) {
         if msg.is_request() {
             if msg.method() == Some(Method::Ack) {
                 return;

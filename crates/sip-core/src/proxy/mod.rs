@@ -328,12 +328,12 @@ impl Proxy {
         self.rearm();
     }
 
-    /// Reports that `data`, which this proxy emitted, could not be sent (no route, a
-    /// refused or timed-out connection). A request fails its branch at once, as a 503
-    /// would (RFC 3261 §16.7 step 4 via §8.1.3.1); a response fails its server
-    /// transaction (§17.2.4). Anything else is ignored.
-    pub fn send_failed(&mut self, data: Bytes, now: Instant) {
-        self.fail_delivery(data, now);
+    /// Reports that `msg`, which this proxy emitted (parsed once by the caller, who needs
+    /// its Call-ID anyway), could not be sent (no route, a refused or timed-out
+    /// connection). A request fails its branch at once, as a 503 would (RFC 3261 §16.7
+    /// step 4 via §8.1.3.1); a response fails its server transaction (§17.2.4).
+    pub fn send_failed(&mut self, msg: Message, now: Instant) {
+        self.fail_delivery(msg, now);
         self.rearm();
     }
 

@@ -589,7 +589,7 @@ fn a_branch_that_cannot_be_sent_fails_at_once_with_503_kept_as_500_upstream() {
         .expect("forwarded")
         .data
         .clone();
-    p.send_failed(forwarded, now);
+    p.send_failed(Message::parse(forwarded).expect("ours parses"), now);
     let up = drain(&mut p);
     let fin = up
         .iter()
@@ -862,9 +862,9 @@ fn a_503_fails_over_and_the_last_answer_goes_upstream() {
 fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
     let (mut p, now, a, b) = relayed_with_failover();
     let first = sent_to(&drain(&mut p), a).remove(0);
-    p.send_failed(first.as_bytes().clone(), now);
+    p.send_failed(first, now);
     let retry = sent_to(&drain(&mut p), b).remove(0);
-    p.send_failed(retry.as_bytes().clone(), now);
+    p.send_failed(retry, now);
     assert_eq!(final_upstream(&drain(&mut p)), Some(500));
     let failed: Vec<_> = std::iter::from_fn(|| p.poll_unreachable())
         .map(|u| u.peer.remote)
