@@ -102,7 +102,7 @@ impl<S: LocationStore> Router<S> {
         if let Some(auth) = &self.auth
             && (register || req.destination != Destination::Server)
         {
-            let is_local = |h: &Host<'_>| self.is_local_domain(h);
+            let is_local = |h: &Host<'_>| self.domains.contains_host(h);
             match auth
                 .check(msg, req.from.remote.ip(), &self.subscribers, is_local, now)
                 .await
@@ -123,7 +123,7 @@ impl<S: LocationStore> Router<S> {
         let target_is_local = match &enum_uri {
             Some(uri) => Uri::parse(uri)
                 .ok()
-                .and_then(|u| u.as_sip().map(|s| self.is_local_domain(&s.host)))
+                .and_then(|u| u.as_sip().map(|s| self.domains.contains_host(&s.host)))
                 .unwrap_or(false),
             None => req.destination == Destination::LocalDomain,
         };
@@ -180,14 +180,10 @@ impl<S: LocationStore> Router<S> {
                 .message
                 .from()
                 .ok()
-                .and_then(|f| f.uri.as_sip().map(|s| self.is_local_domain(&s.host)))
+                .and_then(|f| f.uri.as_sip().map(|s| self.domains.contains_host(&s.host)))
                 .unwrap_or(false),
             RelayPolicy::Authenticated => false,
         }
-    }
-
-    fn is_local_domain(&self, host: &Host<'_>) -> bool {
-        self.domains.contains_host(host)
     }
 
     async fn register(&self, req: &RoutingRequest, now: SystemTime) -> Decision {

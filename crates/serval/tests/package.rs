@@ -21,9 +21,9 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use support::phones::{Baresip, BaresipAccount, Phone, Transport};
-use support::workspace_root;
+use support::{Serval, workspace_root};
 
 const CONFIG: &str = "/etc/serval/serval.toml";
 const STATE: &str = "/var/lib/serval";
@@ -81,15 +81,12 @@ fn machine_state() -> BTreeSet<String> {
 
 /// Purges the package and stops the server if the test ends early.
 struct Installed {
-    server: Option<Child>,
+    server: Option<Serval>,
 }
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
+        drop(self.server.take());
         let _ = run("dpkg", &["--purge", "serval"]);
     }
 }
@@ -262,19 +259,13 @@ fn the_debian_package_installs_runs_and_purges_cleanly() {
     let udp = format!("udp:127.0.0.1:{port}");
     let tcp = format!("tcp:127.0.0.1:{port}");
     let id = |field: usize| -> u32 { fields[field].parse().expect("numeric id") };
-    let mut server = Command::new("/usr/bin/serval")
+    let mut server = Command::new("/usr/bin/serval");
+    server
         .args(["-c", CONFIG, "-l", &udp, "-l", &tcp])
         .uid(id(2))
         .gid(id(3))
-        .current_dir(STATE)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the packaged serval starts");
-    let log = server.stderr.take().expect("stderr");
-    installed.server = Some(server);
-    wait_for_line(log, &format!("listening on {udp}"));
+        .current_dir(STATE);
+    installed.server = Some(Serval::spawn(server));
 
     let mut phone = Baresip::start(BaresipAccount::new(
         "alice@example.com",
@@ -290,10 +281,8 @@ fn the_debian_package_installs_runs_and_purges_cleanly() {
     );
     drop(phone);
 
-    // Purged: the machine as it was.
-    let mut server = installed.server.take().expect("running");
-    server.kill().expect("server stopped");
-    server.wait().expect("server reaped");
+    // Purged: the machine as it was. (Dropping the server kills and reaps it.)
+    drop(installed.server.take());
     ok("dpkg", &["--purge", "serval"]);
     assert!(!run("dpkg", &["-s", "serval"]).status.success());
     let after = machine_state();
@@ -303,29 +292,6 @@ fn the_debian_package_installs_runs_and_purges_cleanly() {
         added.is_empty() && removed.is_empty(),
         "after the purge, added: {added:#?}\nremoved: {removed:#?}"
     );
-}
-
-/// Reads `pipe` until a line contains `needle`; the rest is read and dropped by a
-/// thread, so the writer never blocks.
-fn wait_for_line(pipe: impl std::io::Read + Send + 'static, needle: &str) {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = std::time::Instant::now() + support::PATIENCE;
-    let mut seen = Vec::new();
-    while let Ok(line) =
-        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-    {
-        if line.contains(needle) {
-            return;
-        }
-        seen.push(line);
-    }
-    panic!("no {needle:?}; the server said:\n{}", seen.join("\n"));
 }
 
 /// `Command::output` with `input` on stdin.

@@ -88,8 +88,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Validate a config file (FILE, or the one given with -c) and show the database
-    /// servalctl would use with it.
+    /// Validate a config file (FILE, or the one given with -c, else the default one) and
+    /// show the database servalctl would use with it.
     Check {
         /// The config file to check.
         file: Option<PathBuf>,
@@ -197,7 +197,7 @@ fn main() -> ExitCode {
     } = cli;
     let result = match command {
         Command::Config(ConfigCommand::Check { file }) => {
-            return check_config(file.or(config).or_else(target::config_from_env), database);
+            return check_config(file.or(config).or_else(target::default_config), database);
         }
         Command::Db(command) => with_database(config, database, |target| async move {
             match command {

@@ -14,11 +14,13 @@ pub const INSTALLED_CONFIG: &str = "/etc/serval/serval.toml";
 /// The environment variable naming the config file when `-c` is absent.
 pub const CONFIG_VARIABLE: &str = "SERVAL_CONFIG";
 
-/// The config file `$SERVAL_CONFIG` names, if it names one.
-pub fn config_from_env() -> Option<PathBuf> {
-    std::env::var_os(CONFIG_VARIABLE)
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
+/// The config file when `-c` is absent: the one `$SERVAL_CONFIG` names (none when it is
+/// empty), else the installed one when it exists.
+pub fn default_config() -> Option<PathBuf> {
+    match std::env::var_os(CONFIG_VARIABLE) {
+        Some(value) => Some(PathBuf::from(value)).filter(|path| !path.as_os_str().is_empty()),
+        None => Some(PathBuf::from(INSTALLED_CONFIG)).filter(|path| path.exists()),
+    }
 }
 
 /// The database and, when a config file is in use, the domains served.
@@ -46,14 +48,7 @@ impl Target {
         config: Option<PathBuf>,
         database: Option<DatabaseUrl>,
     ) -> Result<Target, CtlError> {
-        let file = match config {
-            Some(file) => Some(file),
-            None => match std::env::var_os(CONFIG_VARIABLE) {
-                Some(value) if value.is_empty() => None,
-                Some(value) => Some(PathBuf::from(value)),
-                None => Some(PathBuf::from(INSTALLED_CONFIG)).filter(|path| path.exists()),
-            },
-        };
+        let file = config.or_else(default_config);
         let overrides = Overrides {
             database,
             ..Overrides::default()

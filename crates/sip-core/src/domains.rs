@@ -50,10 +50,12 @@ impl LocalDomains {
     /// brackets) is one of ours; case-insensitive.
     pub fn contains(&self, name: &str) -> bool {
         let bare = name.trim_matches(['[', ']']);
-        match bare.parse::<IpAddr>() {
-            Ok(ip) => self.addresses.contains(&ip),
-            Err(_) => self.names.iter().any(|n| n.eq_ignore_ascii_case(bare)),
-        }
+        // By name first (a realm, usually): an address is parsed only when no name
+        // matched, for the forms written otherwise (`2001:db8:0::1`).
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(bare))
+            || bare
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| self.addresses.contains(&ip))
     }
 
     /// Whether `host` is one of ours, whatever the port (a registrar's view: an AOR in

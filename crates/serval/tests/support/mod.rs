@@ -57,23 +57,22 @@ impl Serval {
         for spec in listen {
             command.args(["-l", spec]);
         }
+        command.args(&args).env("RUST_LOG", filter);
+        Serval::spawn(command)
+    }
+
+    /// Runs `command` (a serval binary with its arguments: this build's, or the
+    /// packaged one) and waits until it says where it listens, one UDP and one TCP
+    /// address.
+    pub fn spawn(mut command: Command) -> Serval {
         let mut child = command
-            .args(&args)
-            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("serval starts");
-        let stderr = child.stderr.take().expect("stderr piped");
         let (tx, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        forward_lines(child.stderr.take().expect("stderr piped"), tx);
         let mut server = Serval {
             child,
             udp: unbound(),
@@ -153,6 +152,17 @@ impl Drop for Serval {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends each line of `pipe` to `tx`, from a thread of its own, until either end closes.
+pub fn forward_lines(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 /// The root of the clone (the workspace).

@@ -114,14 +114,7 @@ impl<T: std::fmt::Display> Reports<T> {
 fn lines_of(pipes: Vec<Box<dyn Read + Send>>) -> Reports<String> {
     let (tx, rx) = mpsc::channel();
     for pipe in pipes {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        super::forward_lines(pipe, tx.clone());
     }
     Reports::new(rx)
 }
