@@ -22,15 +22,12 @@ pub fn target(b: &Binding) -> Option<Target> {
         transport: r.transport,
         remote: r.remote,
         local: r.local,
+        conn: None,
     });
     let hop_of = |uri: Uri<'_>| {
         uri.as_sip()
             .and_then(|s| numeric_next_hop(s))
-            .map(|h| Peer {
-                transport: h.transport,
-                remote: h.addr,
-                local: None,
-            })
+            .map(|h| Peer::at(h.transport, h.addr))
     };
     let to = if let Some(first) = b.path.first() {
         let entry = NameAddr::parse(first, HeaderName::Path).ok();

@@ -71,11 +71,7 @@ impl<L: Lookup> Outbound<L> {
             .blocklist
             .order(hops, Instant::now())
             .into_iter()
-            .map(|hop| Peer {
-                transport: hop.transport,
-                remote: hop.addr,
-                local: None,
-            });
+            .map(|hop| Peer::at(hop.transport, hop.addr));
         let Some(to) = peers.next() else {
             tracing::debug!("{}: no such domain", target.host);
             return reply(404, "Domain Not Found");
@@ -237,11 +233,7 @@ mod tests {
     #[test]
     fn a_503_s_retry_after_sets_how_long_a_server_is_tried_last() {
         let o = outbound(TransportPolicy::Rfc3263, &[]);
-        let peer = |port| Peer {
-            transport: Transport::Udp,
-            remote: SocketAddr::from(([192, 0, 2, 1], port)),
-            local: None,
-        };
+        let peer = |port| Peer::at(Transport::Udp, SocketAddr::from(([192, 0, 2, 1], port)));
         let hop = |port| Hop {
             transport: Transport::Udp,
             addr: SocketAddr::from(([192, 0, 2, 1], port)),
@@ -280,11 +272,7 @@ mod tests {
         let req = RoutingRequest {
             id: sip_core::transaction::TransactionKey::for_request(&msg).expect("key"),
             message: msg,
-            from: Peer {
-                transport: Transport::Udp,
-                remote: "192.0.2.9:5060".parse().expect("addr"),
-                local: None,
-            },
+            from: Peer::at(Transport::Udp, "192.0.2.9:5060".parse().expect("addr")),
             destination: sip_core::proxy::Destination::Foreign,
         };
         let code = |d: Decision| match d {

@@ -10,16 +10,25 @@
 //! location table is in memory) the shard applies it in the same turn; when it must wait
 //! (a database round trip) the wait runs in its own task, and the decision comes back to
 //! the shard on its queue.
+//!
+//! What crosses the seam has an identity: a message that came on a stream connection
+//! carries the transport's connection id up ([`Peer::conn`]), and what goes back to that
+//! peer goes down the same connection. What the proxy sends names the transaction that
+//! sent it ([`Transmit::owner`]); over a stream it travels with the message as a token,
+//! so that a message the transport could not deliver goes back to its shard and
+//! transaction without being read again.
 
 use crate::keepalive::Keepalive;
 use crate::router::Router;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use registrar::LocationStore;
-use sip_core::proxy::{Decision, Peer, Proxy, ProxyConfig, Reply, RoutingRequest, Transmit};
+use sip_core::proxy::{
+    ConnectionId, Decision, Owner, Peer, Proxy, ProxyConfig, Reply, RoutingRequest, Transmit,
+};
 use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
-use sip_transport::{Handler, Inbound, Route, SendFailure, Sender};
+use sip_transport::{ConnId, Handler, Inbound, Route, SendFailure, Sender};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -52,8 +61,14 @@ enum Input {
     Raw(Bytes, Peer),
     /// A routing decision that had to wait.
     Decided(TransactionKey, Decision),
-    /// A message the proxy emitted that the transport could not deliver.
-    Undelivered(Message),
+    /// The transport could not deliver a message of this transaction.
+    Undelivered(Owner),
+}
+
+/// The token a message sent over a stream carries through the transport: whose it is.
+struct Sent {
+    shard: usize,
+    owner: Owner,
 }
 
 /// Hands each message to the proxy shard of its call.
@@ -87,9 +102,10 @@ impl ProxyHandler {
         let limits = config.limits;
         let server = config.server.clone();
         let shards = (0..shards.max(1))
-            .map(|_| {
+            .map(|index| {
                 let (tx, rx) = mpsc::channel(SHARD_QUEUE);
                 let shard = Shard {
+                    index,
                     proxy: Proxy::new(config.clone(), Instant::now().into_std()),
                     router: router.clone(),
                     sender: sender.clone(),
@@ -147,15 +163,18 @@ impl Handler for ProxyHandler {
             failure.remote,
             failure.reason
         );
-        let Ok(msg) = Message::parse(failure.data) else {
+        // Only tracked sends (a transaction's) are worth reporting.
+        let Some(sent) = failure.token.and_then(|t| t.downcast::<Sent>().ok()) else {
             return;
         };
-        let shard = self.shard_of(msg.call_id().unwrap_or(""));
-        if self.shards[shard]
-            .try_send(Input::Undelivered(msg))
-            .is_err()
-        {
-            tracing::warn!("proxy shard {shard} is saturated: a delivery failure was dropped");
+        let Some(queue) = self.shards.get(sent.shard) else {
+            return;
+        };
+        if queue.try_send(Input::Undelivered(sent.owner.clone())).is_err() {
+            tracing::warn!(
+                "proxy shard {} is saturated: a delivery failure was dropped",
+                sent.shard
+            );
         }
     }
 
@@ -171,6 +190,7 @@ impl Handler for ProxyHandler {
             transport: inbound.transport,
             remote: inbound.source,
             local: Some(inbound.local),
+            conn: inbound.conn.map(|c| ConnectionId(c.raw())),
         };
         let (input, shard) = match Message::parse_with(inbound.data.clone(), &self.limits) {
             Ok(msg) => {
@@ -226,6 +246,8 @@ impl ProxyHandler {
 
 /// One shard: its proxy state, and what it needs to route and send.
 struct Shard<S> {
+    /// Its place among the shards (what a delivery failure names to come back here).
+    index: usize,
     proxy: Proxy,
     router: Arc<Router<S>>,
     sender: Sender,
@@ -250,7 +272,7 @@ impl<S: LocationStore> Shard<S> {
                             self.waiting = self.waiting.saturating_sub(1);
                             self.proxy.decide(&id, decision, now)
                         }
-                        Input::Undelivered(msg) => self.proxy.send_failed(msg, now),
+                        Input::Undelivered(owner) => self.proxy.send_failed(&owner, now),
                     }
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
@@ -274,19 +296,16 @@ impl<S: LocationStore> Shard<S> {
         for _ in 0..4 {
             let mut refused = Vec::new();
             while let Some(t) = self.proxy.poll_transmit() {
-                if let Err(data) = send(&self.sender, t) {
-                    refused.push(data);
+                if let Err(Some(owner)) = send(&self.sender, t, self.index) {
+                    refused.push(owner);
                 }
             }
             if refused.is_empty() {
                 return;
             }
             let now = Instant::now().into_std();
-            for data in refused {
-                // Ours: it parses; the one parse of a refused message.
-                if let Ok(msg) = Message::parse(data) {
-                    self.proxy.send_failed(msg, now);
-                }
+            for owner in &refused {
+                self.proxy.send_failed(owner, now);
             }
         }
     }
@@ -320,9 +339,11 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Sends `t`; gives its bytes back when the transport refused them at once.
-fn send(sender: &Sender, t: Transmit) -> Result<(), Bytes> {
-    let route = match (t.to.transport, t.to.local) {
+/// Sends `t` from shard `shard`; gives its owner back when the transport refused it at
+/// once. A message for a peer that came on a connection goes down that connection, or,
+/// when it has closed, to the peer's address as any other (§18.2.2).
+fn send(sender: &Sender, t: Transmit, shard: usize) -> Result<(), Option<Owner>> {
+    let by_address = match (t.to.transport, t.to.local) {
         (Transport::Udp, Some(local)) => Route::Datagram {
             local,
             remote: t.to.remote,
@@ -332,11 +353,32 @@ fn send(sender: &Sender, t: Transmit) -> Result<(), Bytes> {
             remote: t.to.remote,
         },
     };
+    let route = match t.to.conn {
+        Some(conn) => Route::Connection(ConnId::from_raw(conn.0)),
+        None => by_address,
+    };
     tracing::trace!(target: TRACE_TARGET, "sending to {route}:\n{}", String::from_utf8_lossy(&t.data));
-    // What fails later (a refused connection) comes back through `send_failed`.
-    sender.try_send(&route, t.data.clone()).map_err(|err| {
+    // What fails later (a refused connection) comes back through `send_failed`, with
+    // the token of a transaction's message over a stream.
+    let try_send = |route: &Route| match &t.owner {
+        Some(owner) if t.to.transport.is_stream() => {
+            let token = Arc::new(Sent {
+                shard,
+                owner: owner.clone(),
+            });
+            sender.try_send_tracked(route, t.data.clone(), token)
+        }
+        _ => sender.try_send(route, t.data.clone()),
+    };
+    let result = match try_send(&route) {
+        Err(sip_transport::SendError::ConnectionClosed(_)) if route != by_address => {
+            try_send(&by_address)
+        }
+        result => result,
+    };
+    result.map_err(|err| {
         tracing::debug!("not sent to {route}: {err}");
-        t.data
+        t.owner
     })
 }
 

@@ -22,6 +22,7 @@ fn peer(addr: &str) -> Peer {
         transport: Transport::Udp,
         remote: addr.parse().expect("address"),
         local: Some(PROXY.parse().expect("address")),
+        conn: None,
     }
 }
 

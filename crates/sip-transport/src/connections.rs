@@ -15,7 +15,7 @@
 //! lookup locks one small shard for the time of a hash-map access.
 
 use crate::{ConnId, SendError};
-use bytes::Bytes;
+use crate::message::Outgoing;
 use sip_msg::Transport;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -54,7 +54,7 @@ impl<K: Hash + Eq, V> Sharded<K, V> {
 
 /// An open connection as the table knows it.
 struct Entry {
-    outgoing: mpsc::Sender<Bytes>,
+    outgoing: mpsc::Sender<Outgoing>,
     peer_key: PeerKey,
     /// Other peer entries that may name this connection (RFC 5923 aliases).
     aliases: Vec<PeerKey>,
@@ -100,7 +100,7 @@ impl ConnectionTable {
         self: &Arc<Self>,
         transport: Transport,
         peer: SocketAddr,
-        outgoing: mpsc::Sender<Bytes>,
+        outgoing: mpsc::Sender<Outgoing>,
     ) -> Registration {
         let registration = self.add(transport, peer, outgoing);
         let peer_key = (transport, peer);
@@ -117,7 +117,7 @@ impl ConnectionTable {
         self: &Arc<Self>,
         transport: Transport,
         peer: SocketAddr,
-        outgoing: mpsc::Sender<Bytes>,
+        outgoing: mpsc::Sender<Outgoing>,
     ) -> Result<Registration, ConnId> {
         // In `by_id` first: a sender that finds the id by peer must find the entry too.
         let registration = self.add(transport, peer, outgoing);
@@ -144,7 +144,7 @@ impl ConnectionTable {
         self: &Arc<Self>,
         transport: Transport,
         peer: SocketAddr,
-        outgoing: mpsc::Sender<Bytes>,
+        outgoing: mpsc::Sender<Outgoing>,
     ) -> Registration {
         let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let peer_key = (transport, peer);
@@ -161,13 +161,13 @@ impl ConnectionTable {
     }
 
     /// Queues `data` on connection `id` without waiting.
-    pub(crate) fn send(&self, id: ConnId, data: Bytes) -> Result<(), SendError> {
+    pub(crate) fn send(&self, id: ConnId, data: Outgoing) -> Result<(), SendError> {
         self.queue(id, data).map_err(|(err, _)| err)
     }
 
     /// Queues `data` on connection `id` without waiting; when it cannot, gives `data`
     /// back with the reason.
-    pub(crate) fn queue(&self, id: ConnId, data: Bytes) -> Result<(), (SendError, Bytes)> {
+    pub(crate) fn queue(&self, id: ConnId, data: Outgoing) -> Result<(), (SendError, Outgoing)> {
         let shard = self.by_id.shard(&id);
         let Some(entry) = shard.get(&id) else {
             return Err((SendError::ConnectionClosed(id), data));
@@ -254,6 +254,13 @@ impl Drop for Registration {
 mod tests {
     use super::*;
 
+    fn message(data: &'static [u8]) -> Outgoing {
+        Outgoing {
+            data: bytes::Bytes::from_static(data),
+            token: None,
+        }
+    }
+
     fn peer(port: u16) -> SocketAddr {
         SocketAddr::from(([192, 0, 2, 1], port))
     }
@@ -266,12 +273,12 @@ mod tests {
         let id = registration.id();
         assert_eq!(table.find(Transport::Tcp, peer(5060)), Some(id));
         assert_eq!(table.find(Transport::Udp, peer(5060)), None);
-        table.send(id, Bytes::from_static(b"x")).expect("queued");
-        assert_eq!(rx.try_recv().ok(), Some(Bytes::from_static(b"x")));
+        table.send(id, message(b"x")).expect("queued");
+        assert_eq!(rx.try_recv().ok().map(|m| m.data), Some(bytes::Bytes::from_static(b"x")));
         drop(registration);
         assert_eq!(table.find(Transport::Tcp, peer(5060)), None);
         assert!(matches!(
-            table.send(id, Bytes::new()),
+            table.send(id, message(b"")),
             Err(SendError::ConnectionClosed(_))
         ));
     }
@@ -281,9 +288,9 @@ mod tests {
         let table = Arc::new(ConnectionTable::new());
         let (tx, _rx) = mpsc::channel(1);
         let registration = table.register(Transport::Tcp, peer(1), tx);
-        table.send(registration.id(), Bytes::new()).expect("queued");
+        table.send(registration.id(), message(b"")).expect("queued");
         assert!(matches!(
-            table.send(registration.id(), Bytes::new()),
+            table.send(registration.id(), message(b"")),
             Err(SendError::Congested(_))
         ));
     }

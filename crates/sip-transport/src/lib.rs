@@ -46,6 +46,6 @@ mod udp;
 pub use config::TransportConfig;
 pub use error::{BindError, SendError};
 pub use listen::{ListenSpec, ListenSpecError};
-pub use message::{ConnId, Handler, Inbound, Route, SendFailure};
+pub use message::{ConnId, Handler, Inbound, Route, SendFailure, SendToken};
 pub use sender::Sender;
 pub use transports::Transports;

@@ -13,6 +13,19 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub(crate) u64);
 
+impl ConnId {
+    /// The id as a number, for a layer above that names connections without depending on
+    /// this crate (the proxy core's `ConnectionId`).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The id [`ConnId::raw`] gave. A number that was never an id finds no connection.
+    pub fn from_raw(raw: u64) -> ConnId {
+        ConnId(raw)
+    }
+}
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "conn#{}", self.0)
@@ -86,6 +99,17 @@ impl fmt::Display for Route {
     }
 }
 
+/// What the sender of a message wants back with its [`SendFailure`] if it is never
+/// written: the transport only carries it ([`crate::Sender::try_send_tracked`]).
+pub type SendToken = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
+/// A message queued on a stream connection, with its sender's token.
+#[derive(Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) data: Bytes,
+    pub(crate) token: Option<SendToken>,
+}
+
 /// A message that [`crate::Sender::try_send`] accepted for a stream connection and that
 /// never reached the socket: the connection could not be opened, or it closed with the
 /// message still queued.
@@ -93,7 +117,7 @@ impl fmt::Display for Route {
 /// For the transaction that sent it this is a transport error, which RFC 3261 §8.1.3.1
 /// and §17.1.4 tell a client to treat as a 503 (Service Unavailable) at once, rather
 /// than wait for its timer to fire.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SendFailure {
     /// The connection the message was queued on.
     pub conn: ConnId,
@@ -103,9 +127,24 @@ pub struct SendFailure {
     pub remote: SocketAddr,
     /// The unsent message, exactly as it was given to `try_send`.
     pub data: Bytes,
+    /// The token it was sent with ([`crate::Sender::try_send_tracked`]).
+    pub token: Option<SendToken>,
     /// What went wrong, for a log line ("connect: Connection refused", "no connection
     /// within 5000 ms", "transport shutting down"...).
     pub reason: String,
+}
+
+impl fmt::Debug for SendFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFailure")
+            .field("conn", &self.conn)
+            .field("transport", &self.transport)
+            .field("remote", &self.remote)
+            .field("data", &self.data)
+            .field("token", &self.token.is_some())
+            .field("reason", &self.reason)
+            .finish()
+    }
 }
 
 /// The server side of the transport: called once per received message.

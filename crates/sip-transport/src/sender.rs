@@ -4,7 +4,8 @@
 use crate::connect::Dial;
 use crate::connections::ConnectionTable;
 use crate::tcp::Queue;
-use crate::{ConnId, Route, SendError, TransportConfig};
+use crate::message::Outgoing;
+use crate::{ConnId, Route, SendError, SendToken, TransportConfig};
 use bytes::Bytes;
 use sip_msg::Transport;
 use std::net::SocketAddr;
@@ -83,6 +84,23 @@ impl Sender {
     /// Other stream transports (TLS, WebSocket) only reuse a connection already open,
     /// and fail with [`SendError::NoRoute`] when there is none.
     pub fn try_send(&self, route: &Route, data: Bytes) -> Result<(), SendError> {
+        self.send(route, Outgoing { data, token: None })
+    }
+
+    /// Sends like [`Sender::try_send`]; if the message is queued on a stream connection
+    /// and never written, `token` comes back with it in [`crate::Handler::send_failed`]
+    /// (so that the sender knows whose message it was without reading it).
+    pub fn try_send_tracked(
+        &self,
+        route: &Route,
+        data: Bytes,
+        token: SendToken,
+    ) -> Result<(), SendError> {
+        let token = Some(token);
+        self.send(route, Outgoing { data, token })
+    }
+
+    fn send(&self, route: &Route, data: Outgoing) -> Result<(), SendError> {
         match *route {
             Route::Connection(id) => self.inner.connections.send(id, data),
             Route::Datagram { local, remote } => {
@@ -92,9 +110,9 @@ impl Sender {
                     let socket = self
                         .udp_socket_for(remote)
                         .ok_or(SendError::NoSocket(local))?;
-                    return send_datagram(socket, remote, &data);
+                    return send_datagram(socket, remote, &data.data);
                 }
-                send_datagram(socket, remote, &data)
+                send_datagram(socket, remote, &data.data)
             }
             Route::Peer {
                 transport: Transport::Udp,
@@ -103,7 +121,7 @@ impl Sender {
                 let socket = self
                     .udp_socket_for(remote)
                     .ok_or(SendError::NoRoute(*route))?;
-                send_datagram(socket, remote, &data)
+                send_datagram(socket, remote, &data.data)
             }
             Route::Peer {
                 transport: Transport::Tcp,
@@ -143,7 +161,7 @@ impl Sender {
     }
 
     /// Queues `data` on the TCP connection to `remote`, opening one if needed.
-    fn send_tcp(&self, remote: SocketAddr, data: Bytes) -> Result<(), SendError> {
+    fn send_tcp(&self, remote: SocketAddr, data: Outgoing) -> Result<(), SendError> {
         let connections = &self.inner.connections;
         let data = match connections.find(Transport::Tcp, remote) {
             None => data,
@@ -159,7 +177,7 @@ impl Sender {
 
     /// Registers a pending connection to `remote` with `data` queued on it and asks the
     /// connector to open it.
-    fn open_tcp(&self, remote: SocketAddr, data: Bytes) -> Result<(), SendError> {
+    fn open_tcp(&self, remote: SocketAddr, data: Outgoing) -> Result<(), SendError> {
         let connector = self
             .inner
             .connector
@@ -184,7 +202,9 @@ impl Sender {
             Ok(registration) => registration,
             // Another task registered one meanwhile: queue on it.
             Err(existing) => {
-                let data = outgoing.try_recv().unwrap_or_default();
+                let Ok(data) = outgoing.try_recv() else {
+                    return Err(SendError::ConnectionClosed(existing));
+                };
                 return connections.send(existing, data);
             }
         };

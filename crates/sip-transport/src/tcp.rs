@@ -6,8 +6,9 @@
 //! [`Handler::send_failed`].
 
 use crate::connections::{ConnectionTable, Registration};
+use crate::message::Outgoing;
 use crate::{Handler, Inbound, SendFailure, Sender, TransportConfig};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use sip_msg::{Frame, Transport, frame_stream};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,7 +113,7 @@ pub(crate) const SHUTTING_DOWN: &str = "transport shutting down";
 /// (an outbound connection gets them when `try_send` asks for it, before it connects).
 pub(crate) struct Queue {
     pub(crate) registration: Registration,
-    pub(crate) outgoing: mpsc::Receiver<Bytes>,
+    pub(crate) outgoing: mpsc::Receiver<Outgoing>,
     pub(crate) slot: OwnedSemaphorePermit,
 }
 
@@ -139,7 +140,7 @@ impl Queue {
     pub(crate) fn close(
         self,
         peer: SocketAddr,
-        first: Option<Bytes>,
+        first: Option<Outgoing>,
         reason: &str,
         context: &TcpContext,
     ) {
@@ -154,12 +155,13 @@ impl Queue {
         drop(registration);
         outgoing.close();
         let queued = std::iter::from_fn(|| outgoing.try_recv().ok());
-        for data in first.into_iter().chain(queued) {
+        for Outgoing { data, token } in first.into_iter().chain(queued) {
             let failure = SendFailure {
                 conn,
                 transport: Transport::Tcp,
                 remote: peer,
                 data,
+                token,
                 reason: reason.to_owned(),
             };
             context.handler.send_failed(failure, &context.sender);
@@ -177,7 +179,7 @@ pub(crate) struct Connection {
     /// Bytes read and not yet framed; never grows past `limits.max_message`.
     buffer: BytesMut,
     /// A message taken off the queue whose write failed.
-    unsent: Option<Bytes>,
+    unsent: Option<Outgoing>,
 }
 
 impl Connection {
@@ -242,7 +244,7 @@ impl Connection {
                     return Close::Because(format!("idle for {idle:?}"));
                 }
                 Some(data) = self.queue.outgoing.recv() => {
-                    if let Err(reason) = write(&mut self.stream, &data, idle).await {
+                    if let Err(reason) = write(&mut self.stream, &data.data, idle).await {
                         self.unsent = Some(data);
                         return Close::Because(reason);
                     }
@@ -296,7 +298,7 @@ impl Connection {
     /// sending many requests in one segment does not overflow the queue.
     async fn flush_queued(&mut self, limit: Duration) -> Result<(), String> {
         while let Ok(data) = self.queue.outgoing.try_recv() {
-            if let Err(reason) = write(&mut self.stream, &data, limit).await {
+            if let Err(reason) = write(&mut self.stream, &data.data, limit).await {
                 self.unsent = Some(data);
                 return Err(reason);
             }

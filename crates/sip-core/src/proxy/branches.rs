@@ -4,7 +4,6 @@
 //! destination fails over to the next one, and the server transaction is finished when
 //! nothing is left to try.
 
-use super::forward::client_key;
 use super::peers::via_destination;
 use super::*;
 
@@ -77,20 +76,23 @@ impl Proxy {
         ) && msg.to().is_ok_and(|t| t.tag().is_none());
         let invite = msg.method() == Some(Method::Invite);
         for target in targets {
-            let data = self.forwarded(msg, edits, &target, from, dialog_creating);
-            let Ok(out) = Message::parse(data) else {
-                continue;
-            };
-            let Ok(branch_key) = client_key(&out) else {
-                continue;
-            };
+            let out = self.forwarded(msg, edits, &target, from, dialog_creating);
+            let branch_key = out.key;
             let to = self.resolve_local(target.to);
             let retry = target.next_destination().map(Box::new);
             let failover_at = retry.as_ref().map(|_| now + self.cfg.failover_timeout);
-            let mut tx =
-                ClientTransaction::new(out, to.transport.is_stream(), self.cfg.timers, now);
+            let (reliable, timers) = (to.transport.is_stream(), self.cfg.timers);
+            let mut tx = match out.invite {
+                Some(sent) => ClientTransaction::invite(out.data, sent, reliable, timers, now),
+                None if invite => continue, // lacks a header the sanity checks require
+                None => ClientTransaction::non_invite(out.data, reliable, timers, now),
+            };
             while let Some(data) = tx.poll_transmit() {
-                self.outbox.push_back(Transmit { to, data });
+                self.outbox.push_back(Transmit {
+                    to,
+                    data,
+                    owner: Some(Owner::Client(branch_key.clone())),
+                });
             }
             self.clients.insert(
                 branch_key.clone(),
@@ -106,35 +108,34 @@ impl Proxy {
                     failover_at,
                 },
             );
-            self.touched.push(TimerOwner::Client(branch_key.clone()));
+            self.touched.push(Owner::Client(branch_key.clone()));
             if let Some(w) = self.forwarding(key) {
                 w.branches.push(branch_key);
             }
         }
     }
 
-    pub(super) fn fail_delivery(&mut self, msg: Message, now: Instant) {
-        if msg.is_request() {
-            if msg.method() == Some(Method::Ack) {
-                return;
+    pub(super) fn fail_delivery(&mut self, owner: &Owner, now: Instant) {
+        match owner {
+            Owner::Client(key) => {
+                if let Some(c) = self.clients.get_mut(key) {
+                    c.tx.on_transport_error();
+                    self.drain_client(key, now);
+                }
             }
-            let Ok(key) = client_key(&msg) else { return };
-            if let Some(c) = self.clients.get_mut(&key) {
-                c.tx.on_transport_error();
-                self.drain_client(&key, now);
-            } else if let Some((tx, _)) = self.cancels.get_mut(&key) {
-                tx.on_transport_error();
-                while tx.poll_event().is_some() {}
-                self.touched.push(TimerOwner::Cancel(key));
+            Owner::Cancel(key) => {
+                if let Some((tx, _)) = self.cancels.get_mut(key) {
+                    tx.on_transport_error();
+                    while tx.poll_event().is_some() {}
+                    self.touched.push(owner.clone());
+                }
             }
-            return;
-        }
-        let Some(key) = TransactionKey::for_sent_response(&msg) else {
-            return;
-        };
-        if let Some(s) = self.servers.get_mut(&key) {
-            s.tx.on_transport_error();
-            self.flush_server(&key);
+            Owner::Server(key) => {
+                if let Some(s) = self.servers.get_mut(key) {
+                    s.tx.on_transport_error();
+                    self.flush_server(key);
+                }
+            }
         }
     }
 
@@ -146,10 +147,14 @@ impl Proxy {
             tx.on_response(msg, now);
             let to = *to;
             while let Some(data) = tx.poll_transmit() {
-                self.outbox.push_back(Transmit { to, data });
+                self.outbox.push_back(Transmit {
+                    to,
+                    data,
+                    owner: Some(Owner::Cancel(key.clone())),
+                });
             }
             while tx.poll_event().is_some() {}
-            self.touched.push(TimerOwner::Cancel(key));
+            self.touched.push(Owner::Cancel(key));
             return;
         }
         if let Some(c) = self.clients.get_mut(&key) {
@@ -183,18 +188,26 @@ impl Proxy {
         };
         let data = msg.edit().remove_top_via().to_bytes();
         let to = self.resolve_local(to);
-        self.outbox.push_back(Transmit { to, data });
+        self.outbox.push_back(Transmit {
+            to,
+            data,
+            owner: None,
+        });
     }
 
     pub(super) fn drain_client(&mut self, key: &TransactionKey, now: Instant) {
-        self.touched.push(TimerOwner::Client(key.clone()));
+        self.touched.push(Owner::Client(key.clone()));
         loop {
             let Some(c) = self.clients.get_mut(key) else {
                 return;
             };
             let to = c.to;
             while let Some(data) = c.tx.poll_transmit() {
-                self.outbox.push_back(Transmit { to, data });
+                self.outbox.push_back(Transmit {
+                    to,
+                    data,
+                    owner: Some(Owner::Client(key.clone())),
+                });
             }
             let Some(event) = c.tx.poll_event() else {
                 return;

@@ -2,8 +2,8 @@
 //! 487, and a CANCEL sent on every branch that had a provisional response (held until
 //! one arrives for the others).
 
-use super::forward::client_key;
 use super::*;
+use crate::transaction::SentInvite;
 
 impl Proxy {
     pub(super) fn on_cancel(
@@ -61,20 +61,21 @@ impl Proxy {
         }
         c.cancel = CancelState::Sent;
         let to = c.to;
-        let Some(cancel) = c.tx.request().and_then(cancel_for) else {
+        let Some(cancel) = c.tx.sent_invite().map(SentInvite::cancel) else {
             return;
         };
-        let Ok(cancel) = Message::parse(cancel) else {
-            return;
-        };
-        let Ok(ckey) = client_key(&cancel) else {
-            return;
-        };
-        let mut tx = ClientTransaction::new(cancel, to.transport.is_stream(), self.cfg.timers, now);
+        // Its key: the INVITE's branch with method CANCEL (§9.1: the same Via).
+        let ckey = key.with_method("CANCEL");
+        let mut tx =
+            ClientTransaction::non_invite(cancel, to.transport.is_stream(), self.cfg.timers, now);
         while let Some(data) = tx.poll_transmit() {
-            self.outbox.push_back(Transmit { to, data });
+            self.outbox.push_back(Transmit {
+                to,
+                data,
+                owner: Some(Owner::Cancel(ckey.clone())),
+            });
         }
-        self.touched.push(TimerOwner::Cancel(ckey.clone()));
+        self.touched.push(Owner::Cancel(ckey.clone()));
         self.cancels.insert(ckey, (tx, to));
     }
 
@@ -93,25 +94,4 @@ impl Proxy {
             self.cancel_branch(b, now);
         }
     }
-}
-
-/// The CANCEL for a request we sent (§9.1): same Request-URI, Call-ID, From, To, CSeq
-/// number, Route, and our Via only.
-pub(super) fn cancel_for(req: &Message) -> Option<Bytes> {
-    let via = req.list(HeaderName::Via).next()?;
-    let mut s = format!(
-        "CANCEL {} SIP/2.0\r\nVia: {via}\r\n",
-        req.request_uri_str()?
-    );
-    for r in req.header_values(HeaderName::Route) {
-        s.push_str(&format!("Route: {r}\r\n"));
-    }
-    s.push_str(&format!(
-        "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        req.header(HeaderName::From)?,
-        req.header(HeaderName::To)?,
-        req.header(HeaderName::CallId)?,
-        req.cseq().ok()?.seq
-    ));
-    Some(Bytes::from(s))
 }

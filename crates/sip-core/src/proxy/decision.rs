@@ -71,11 +71,7 @@ impl Target {
         Target {
             request_uri: None,
             route: Vec::new(),
-            to: Peer {
-                transport: hop.transport,
-                remote: hop.addr,
-                local: None,
-            },
+            to: Peer::at(hop.transport, hop.addr),
             failover: Vec::new(),
         }
     }

@@ -104,11 +104,7 @@ mod tests {
     const SECRET: [u8; 16] = *b"0123456789abcdef";
 
     fn peer(t: Transport, a: &str) -> Peer {
-        Peer {
-            transport: t,
-            remote: a.parse().expect("addr"),
-            local: None,
-        }
+        Peer::at(t, a.parse().expect("addr"))
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the client transaction it will be.
 
 use super::*;
+use crate::transaction::SentInvite;
 
 impl Proxy {
     /// Where a request goes: on to the next Route entry, or up for a decision about its
@@ -90,7 +91,8 @@ impl Proxy {
 
     /// Writes the forwarded request (§16.6): Route popping, the target's Request-URI and
     /// Route (Path), Max-Forwards, Record-Route, our Via, received/rport on the previous
-    /// hop's Via.
+    /// hop's Via. Its branch key, and for an INVITE the fields its CANCEL and ACK repeat,
+    /// come from the values written, not from parsing what was written.
     pub(super) fn forwarded(
         &mut self,
         msg: &Message,
@@ -98,7 +100,7 @@ impl Proxy {
         target: &Target,
         from: Peer,
         record_route: bool,
-    ) -> Bytes {
+    ) -> Forwarded {
         self.seq += 1;
         let to = target.to;
         let out_if = self.interface_for(to.transport, to.remote, to.local);
@@ -115,14 +117,22 @@ impl Proxy {
         let mut e = msg.edit();
         e.set_via_received(from.remote.ip(), from.remote.port());
         e.remove_first_values(HeaderName::Route, edits.pop_routes);
+        // The Route values the branch carries, in order: what is left of the request's
+        // (in place, or written again at the end when the last one goes), then the
+        // target's, written at the end.
+        let mut kept: Vec<&str> = msg.list(HeaderName::Route).skip(edits.pop_routes).collect();
         if edits.drop_last_route {
             // Only reached with a single Route line in practice; rebuild the list.
+            kept.pop();
             e.remove_header(HeaderName::Route);
-            let kept: Vec<&str> = msg.list(HeaderName::Route).skip(edits.pop_routes).collect();
-            for r in kept.iter().take(kept.len().saturating_sub(1)) {
+            for r in &kept {
                 e.add_header("Route", r);
             }
         }
+        let routes = kept
+            .iter()
+            .copied()
+            .chain(target.route.iter().map(String::as_str));
         for r in &target.route {
             e.add_header("Route", r);
         }
@@ -141,7 +151,8 @@ impl Proxy {
             e.remove_header(HeaderName::Contact);
             e.add_header("Contact", contact);
         }
-        if let Some(uri) = target.request_uri.as_ref().or(edits.request_uri.as_ref()) {
+        let new_uri = target.request_uri.as_ref().or(edits.request_uri.as_ref());
+        if let Some(uri) = new_uri {
             e.set_request_uri(uri);
         }
         e.set_max_forwards(mf);
@@ -169,11 +180,29 @@ impl Proxy {
                 _ => {}
             }
         }
-        e.push_via(&format!(
+        let via = format!(
             "SIP/2.0/{} {advertise};branch={branch};rport",
             to.transport.via_token()
-        ));
-        e.to_bytes()
+        );
+        e.push_via(&via);
+        let invite = (msg.method() == Some(Method::Invite))
+            .then(|| {
+                Some(SentInvite::new(
+                    new_uri.map(String::as_str).or(msg.request_uri_str())?,
+                    &via,
+                    routes,
+                    msg.header(HeaderName::From)?,
+                    msg.header(HeaderName::To)?,
+                    msg.header(HeaderName::CallId)?,
+                    msg.cseq().ok()?.seq,
+                ))
+            })
+            .flatten();
+        Forwarded {
+            data: e.to_bytes(),
+            key: TransactionKey::for_client(&branch, msg.method_str().unwrap_or("")),
+            invite,
+        }
     }
 
     /// The Contact to put in place of a NATed sender's own (§ [`nat`]): in requests that
@@ -239,10 +268,13 @@ pub(super) fn outbound_ua(msg: &Message) -> bool {
         })
 }
 
-pub(super) fn client_key(out: &Message) -> Result<TransactionKey, sip_msg::ParseError> {
-    let via = out.top_via()?;
-    Ok(TransactionKey::for_client(
-        via.branch().unwrap_or(""),
-        out.method_str().unwrap_or(""),
-    ))
+/// A request as forwarded on one branch.
+pub(super) struct Forwarded {
+    /// What goes on the wire.
+    pub data: Bytes,
+    /// Its client transaction's key (our branch, its method).
+    pub key: TransactionKey,
+    /// For an INVITE, the fields its CANCEL and ACK repeat; `None` for other methods
+    /// (and for an INVITE missing a header the sanity checks require).
+    pub invite: Option<SentInvite>,
 }

@@ -66,7 +66,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use timers::{TimerOwner, TimerQueue};
+use timers::TimerQueue;
 
 /// Methods a proxy lists in Allow when it answers for itself.
 pub const ALLOWED_METHODS: &str =
@@ -149,7 +149,32 @@ pub struct Peer {
     pub remote: SocketAddr,
     /// Our address it came in on (replies over UDP leave from that socket).
     pub local: Option<SocketAddr>,
+    /// The stream connection it came on, as the transport named it: what is sent back
+    /// to this peer (the responses of its transactions) goes down that connection,
+    /// which a peer that does not listen (a browser's WebSocket, a phone behind a NAT)
+    /// can only be reached through. `None` for datagrams and for destinations chosen by
+    /// address.
+    pub conn: Option<ConnectionId>,
 }
+
+impl Peer {
+    /// A destination chosen by transport and address (no socket or connection of ours
+    /// picked yet).
+    pub fn at(transport: Transport, remote: SocketAddr) -> Peer {
+        Peer {
+            transport,
+            remote,
+            local: None,
+            conn: None,
+        }
+    }
+}
+
+/// The transport's name for one of its stream connections, opaque to the proxy: handed
+/// up with each message that came on it ([`Peer::conn`]) and handed back down with what
+/// is sent to that peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(pub u64);
 
 /// A destination that failed: a transport error, silence, or a 503 (with the
 /// Retry-After it gave, if any).
@@ -168,6 +193,22 @@ pub struct Transmit {
     pub to: Peer,
     /// What.
     pub data: Bytes,
+    /// The transaction that sends it, named back in [`Proxy::send_failed`] when the
+    /// transport cannot deliver it; `None` for what goes on without a transaction (an
+    /// ACK for a 2xx, a stray 2xx, a stateless answer).
+    pub owner: Option<Owner>,
+}
+
+/// One of this proxy's transactions: whose deadline a timer is, whose message a
+/// [`Transmit`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Owner {
+    /// A server transaction.
+    Server(TransactionKey),
+    /// A client transaction (a branch), including its Timer C.
+    Client(TransactionKey),
+    /// A CANCEL we sent.
+    Cancel(TransactionKey),
 }
 
 struct ServerSide {
@@ -262,7 +303,7 @@ pub struct Proxy {
     unreachable: VecDeque<Unreachable>,
     timers: TimerQueue,
     /// Transactions changed since the last re-arm: their deadlines may have moved.
-    touched: Vec<TimerOwner>,
+    touched: Vec<Owner>,
     /// Server transactions that still hold their forwarding state (the ones
     /// `max_transactions` bounds; finished ones only linger, small, until their timer).
     working: usize,
@@ -328,12 +369,12 @@ impl Proxy {
         self.rearm();
     }
 
-    /// Reports that `msg`, which this proxy emitted (parsed once by the caller, who needs
-    /// its Call-ID anyway), could not be sent (no route, a refused or timed-out
-    /// connection). A request fails its branch at once, as a 503 would (RFC 3261 §16.7
-    /// step 4 via §8.1.3.1); a response fails its server transaction (§17.2.4).
-    pub fn send_failed(&mut self, msg: Message, now: Instant) {
-        self.fail_delivery(msg, now);
+    /// Reports that a message sent by `owner` ([`Transmit::owner`]) could not be
+    /// delivered (no route, a refused or timed-out connection). A branch fails at once,
+    /// as on a 503 (RFC 3261 §16.7 step 4 via §8.1.3.1); a server transaction whose
+    /// response was lost fails too (§17.2.4).
+    pub fn send_failed(&mut self, owner: &Owner, now: Instant) {
+        self.fail_delivery(owner, now);
         self.rearm();
     }
 

@@ -149,11 +149,7 @@ mod tests {
     }
 
     fn peer(transport: Transport, addr: &str) -> Peer {
-        Peer {
-            transport,
-            remote: addr.parse().expect("addr"),
-            local: None,
-        }
+        Peer::at(transport, addr.parse().expect("addr"))
     }
 
     #[test]

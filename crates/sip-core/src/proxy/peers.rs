@@ -57,9 +57,5 @@ pub(super) fn via_destination(via: &sip_msg::headers::Via<'_>) -> Option<Peer> {
     let transport = via.transport()?;
     let ip = via.received().or_else(|| via.host.ip())?;
     let port = via.rport().flatten().unwrap_or(via.sent_by_port());
-    Some(Peer {
-        transport,
-        remote: SocketAddr::new(ip, port),
-        local: None,
-    })
+    Some(Peer::at(transport, SocketAddr::new(ip, port)))
 }

@@ -26,9 +26,13 @@ impl Proxy {
                 && let Ok(Routed::Next(edits, hop)) = self.route(&msg, from)
             {
                 let target = Target::to_hop(hop);
-                let data = self.forwarded(&msg, &edits, &target, from, false);
+                let data = self.forwarded(&msg, &edits, &target, from, false).data;
                 let to = self.resolve_local(target.to);
-                self.outbox.push_back(Transmit { to, data });
+                self.outbox.push_back(Transmit {
+                    to,
+                    data,
+                    owner: None,
+                });
             }
             return;
         }
@@ -44,7 +48,11 @@ impl Proxy {
                 from.remote,
                 &self.cfg.server,
             );
-            self.outbox.push_back(Transmit { to: from, data });
+            self.outbox.push_back(Transmit {
+                to: from,
+                data,
+                owner: None,
+            });
             return;
         }
         let for_us = msg.request_uri().is_some_and(|u| self.own_uri(&u))
@@ -119,17 +127,25 @@ impl Proxy {
             return;
         }
         let data = build_reply(req, r, to.remote, &self.cfg.server);
-        self.outbox.push_back(Transmit { to, data });
+        self.outbox.push_back(Transmit {
+            to,
+            data,
+            owner: None,
+        });
     }
 
     pub(super) fn flush_server(&mut self, key: &TransactionKey) {
-        self.touched.push(TimerOwner::Server(key.clone()));
+        self.touched.push(Owner::Server(key.clone()));
         let Some(s) = self.servers.get_mut(key) else {
             return;
         };
         let to = s.upstream;
         while let Some(data) = s.tx.poll_transmit() {
-            self.outbox.push_back(Transmit { to, data });
+            self.outbox.push_back(Transmit {
+                to,
+                data,
+                owner: Some(Owner::Server(key.clone())),
+            });
         }
         while s.tx.poll_event().is_some() {}
     }

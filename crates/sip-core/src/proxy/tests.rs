@@ -29,6 +29,7 @@ fn udp(addr: &str) -> Peer {
         transport: Transport::Udp,
         remote: addr.parse().expect("addr"),
         local: Some("192.0.2.1:5060".parse().expect("addr")),
+        conn: None,
     }
 }
 
@@ -179,6 +180,48 @@ fn cancel_before_answer() {
         out.iter()
             .any(|(to, m)| *to == addr(UAC) && m.status() == Some(487))
     );
+}
+
+/// The CANCEL and the ACK of a branch are written from what the proxy put in the
+/// INVITE, never parsed back from it: check them against the INVITE as it went out,
+/// with a Request-URI and a Route (Path) of the target's.
+#[test]
+fn the_cancel_and_the_ack_of_a_branch_repeat_its_invite() {
+    let mut p = proxy();
+    let now = Instant::now();
+    let ev = invite_local(&mut p, now);
+    let target = Target {
+        request_uri: Some(format!("sip:bob@{UAS};ob")),
+        route: vec!["<sip:edge.example.net;lr>".into()],
+        ..target(UAS)
+    };
+    p.decide(&ev.id, Decision::Relay(vec![vec![target]]), now);
+    let fwd = sent_to(&drain(&mut p), UAS).remove(0);
+    p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
+    drain(&mut p);
+    let cancel = String::from_utf8_lossy(&invite(""))
+        .replace(&format!("INVITE sip:bob@{UAS}"), "CANCEL sip:bob@example.com")
+        .replace("1 INVITE", "1 CANCEL");
+    p.handle(Bytes::from(cancel), udp(UAC), now);
+    let down = sent_to(&drain(&mut p), UAS).remove(0);
+    p.handle(answer(&fwd, 487, "b1"), udp(UAS), now);
+    let ack = sent_to(&drain(&mut p), UAS).remove(0);
+    let routes = |m: &Message| m.list(HeaderName::Route).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(routes(&fwd), ["<sip:edge.example.net;lr>"]);
+    for (method, m) in [("CANCEL", &down), ("ACK", &ack)] {
+        assert_eq!(m.method_str(), Some(method));
+        assert_eq!(m.request_uri_str(), fwd.request_uri_str(), "{method}");
+        assert_eq!(m.list(HeaderName::Via).collect::<Vec<_>>(), [fwd.list(HeaderName::Via).next().expect("via")], "{method}");
+        assert_eq!(routes(m), routes(&fwd), "{method}");
+        for h in [HeaderName::From, HeaderName::CallId] {
+            assert_eq!(m.header(h), fwd.header(h), "{method} {h:?}");
+        }
+        assert_eq!(m.cseq().expect("cseq").seq, 1);
+        assert_eq!(m.cseq().expect("cseq").method_str, method);
+        assert_eq!(m.validate(), Ok(()), "{method}");
+    }
+    assert_eq!(down.header(HeaderName::To), fwd.header(HeaderName::To));
+    assert_eq!(ack.to().expect("to").tag(), Some("b1"), "the ACK has the 487's To");
 }
 
 #[test]
@@ -583,13 +626,14 @@ fn a_branch_that_cannot_be_sent_fails_at_once_with_503_kept_as_500_upstream() {
         p.poll_transmit()
     })
     .collect();
-    let forwarded = out
+    let owner = out
         .iter()
         .find(|t| t.to.remote == addr(UAS))
         .expect("forwarded")
-        .data
-        .clone();
-    p.send_failed(Message::parse(forwarded).expect("ours parses"), now);
+        .owner
+        .clone()
+        .expect("sent by its branch");
+    p.send_failed(&owner, now);
     let up = drain(&mut p);
     let fin = up
         .iter()
@@ -774,6 +818,16 @@ fn sent_to(out: &[(SocketAddr, Message)], to: &str) -> Vec<Message> {
         .collect()
 }
 
+/// The transaction that sent the one request the proxy sends to `to` now.
+fn owner_of_request_to(p: &mut Proxy, to: &str) -> Owner {
+    let owners: Vec<Owner> = std::iter::from_fn(|| p.poll_transmit())
+        .filter(|t| t.to.remote == addr(to))
+        .filter_map(|t| t.owner)
+        .collect();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    owners[0].clone()
+}
+
 fn final_upstream(out: &[(SocketAddr, Message)]) -> Option<u16> {
     out.iter()
         .filter(|(to, _)| *to == addr(UAC))
@@ -861,10 +915,10 @@ fn a_503_fails_over_and_the_last_answer_goes_upstream() {
 #[test]
 fn a_transport_error_fails_over_and_when_all_fail_the_caller_gets_an_error() {
     let (mut p, now, a, b) = relayed_with_failover();
-    let first = sent_to(&drain(&mut p), a).remove(0);
-    p.send_failed(first, now);
-    let retry = sent_to(&drain(&mut p), b).remove(0);
-    p.send_failed(retry, now);
+    let first = owner_of_request_to(&mut p, a);
+    p.send_failed(&first, now);
+    let retry = owner_of_request_to(&mut p, b);
+    p.send_failed(&retry, now);
     assert_eq!(final_upstream(&drain(&mut p)), Some(500));
     let failed: Vec<_> = std::iter::from_fn(|| p.poll_unreachable())
         .map(|u| u.peer.remote)
@@ -954,11 +1008,7 @@ fn an_outbound_caller_s_flow_is_named_in_record_route_and_used_back() {
     let mut p = proxy();
     let now = Instant::now();
     // alice uses RFC 5626 outbound (ob), over TCP from 198.51.100.7:40001.
-    let flow = Peer {
-        transport: Transport::Tcp,
-        remote: addr("198.51.100.7:40001"),
-        local: None,
-    };
+    let flow = Peer::at(Transport::Tcp, addr("198.51.100.7:40001"));
     let req = String::from_utf8_lossy(&invite(""))
         .replace(
             "SIP/2.0/UDP 10.0.0.1:5070",

@@ -9,7 +9,7 @@ impl Proxy {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(owner) = self.timers.pop_due(now) {
             match owner {
-                TimerOwner::Server(k) => {
+                Owner::Server(k) => {
                     if let Some(s) = self.servers.get_mut(&k)
                         && s.tx.poll_timeout().is_some_and(|t| t <= now)
                     {
@@ -17,18 +17,22 @@ impl Proxy {
                     }
                     self.flush_server(&k);
                 }
-                TimerOwner::Client(k) => self.client_timeout(k, now),
-                TimerOwner::Cancel(k) => {
+                Owner::Client(k) => self.client_timeout(k, now),
+                Owner::Cancel(k) => {
                     if let Some((tx, to)) = self.cancels.get_mut(&k) {
                         if tx.poll_timeout().is_some_and(|t| t <= now) {
                             tx.handle_timeout(now);
                         }
                         while let Some(data) = tx.poll_transmit() {
-                            self.outbox.push_back(Transmit { to: *to, data });
+                            self.outbox.push_back(Transmit {
+                                to: *to,
+                                data,
+                                owner: Some(Owner::Cancel(k.clone())),
+                            });
                         }
                         while tx.poll_event().is_some() {}
                     }
-                    self.touched.push(TimerOwner::Cancel(k));
+                    self.touched.push(Owner::Cancel(k));
                 }
             }
         }
@@ -65,7 +69,7 @@ impl Proxy {
                 self.branch_failed(&server, &k, 408, "Request Timeout", now);
             }
         }
-        self.touched.push(TimerOwner::Client(k));
+        self.touched.push(Owner::Client(k));
     }
 
     /// Queues the new deadline of every transaction touched since the last call, and
@@ -73,11 +77,11 @@ impl Proxy {
     pub(super) fn rearm(&mut self) {
         while let Some(owner) = self.touched.pop() {
             let deadline = match &owner {
-                TimerOwner::Server(k) => {
+                Owner::Server(k) => {
                     self.settle_server(k);
                     self.servers.get(k).and_then(|s| s.tx.poll_timeout())
                 }
-                TimerOwner::Client(k) => match self.clients.get(k) {
+                Owner::Client(k) => match self.clients.get(k) {
                     // A branch answered 2xx has nothing left to do here: the 2xx
                     // retransmissions that Timer M would pass on go up by Via anyway
                     // (forward_stray), as RFC 3261 had it. Not keeping it for 32 s
@@ -101,7 +105,7 @@ impl Proxy {
                     }
                     None => None,
                 },
-                TimerOwner::Cancel(k) => match self.cancels.get(k) {
+                Owner::Cancel(k) => match self.cancels.get(k) {
                     Some((tx, _)) if tx.is_terminated() => {
                         self.cancels.remove(k);
                         None
@@ -130,17 +134,17 @@ impl Proxy {
         let mut fresh = TimerQueue::new(self.timers.origin());
         for (k, s) in &self.servers {
             if let Some(at) = s.tx.poll_timeout() {
-                fresh.arm(at, TimerOwner::Server(k.clone()));
+                fresh.arm(at, Owner::Server(k.clone()));
             }
         }
         for (k, c) in &self.clients {
             if let Some(at) = c.deadline() {
-                fresh.arm(at, TimerOwner::Client(k.clone()));
+                fresh.arm(at, Owner::Client(k.clone()));
             }
         }
         for (k, (tx, _)) in &self.cancels {
             if let Some(at) = tx.poll_timeout() {
-                fresh.arm(at, TimerOwner::Cancel(k.clone()));
+                fresh.arm(at, Owner::Cancel(k.clone()));
             }
         }
         self.timers = fresh;

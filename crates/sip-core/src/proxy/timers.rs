@@ -16,21 +16,10 @@
 //! transactions a busy proxy keeps for Timers J and K, its cache misses made popping
 //! deadlines a few percent of the CPU spent per call.
 
-use crate::transaction::TransactionKey;
+use super::Owner;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
-
-/// Which transaction a deadline belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TimerOwner {
-    /// A server transaction.
-    Server(TransactionKey),
-    /// A client transaction (a branch), including its Timer C.
-    Client(TransactionKey),
-    /// A CANCEL we sent.
-    Cancel(TransactionKey),
-}
 
 /// The length of a tick: 2^24 ns.
 const TICK: Duration = Duration::from_nanos(1 << 24);
@@ -48,13 +37,13 @@ pub struct TimerQueue {
     /// The tick of the last `pop_due` (0 at first): every slot holds deadlines of ticks
     /// from here on; one already past when armed is put here.
     cursor: u64,
-    slots: Vec<Vec<TimerOwner>>,
+    slots: Vec<Vec<Owner>>,
     /// Bit `i` is set when slot `i` holds something.
     occupied: Box<[u64; WORDS]>,
     /// Entries in the slots.
     in_wheel: usize,
     /// Deadlines beyond the wheel's reach.
-    far: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
+    far: BinaryHeap<Reverse<(Instant, Owner)>>,
 }
 
 impl TimerQueue {
@@ -95,7 +84,7 @@ impl TimerQueue {
     }
 
     /// Remembers that `owner` needs attention at `at`.
-    pub fn arm(&mut self, at: Instant, owner: TimerOwner) {
+    pub fn arm(&mut self, at: Instant, owner: Owner) {
         let tick = self.tick_after(at).max(self.cursor);
         if tick - self.cursor >= SLOTS {
             self.far.push(Reverse((at, owner)));
@@ -143,7 +132,7 @@ impl TimerQueue {
     }
 
     /// The next owner whose deadline is at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<TimerOwner> {
+    pub fn pop_due(&mut self, now: Instant) -> Option<Owner> {
         if self.far.peek().is_some_and(|Reverse((at, _))| *at <= now) {
             return self.far.pop().map(|Reverse((_, owner))| owner);
         }
@@ -187,14 +176,14 @@ impl TimerQueue {
 mod tests {
     use super::*;
 
-    fn owner(n: u32) -> TimerOwner {
-        TimerOwner::Server(crate::transaction::TransactionKey::for_client(
+    fn owner(n: u32) -> Owner {
+        Owner::Server(crate::transaction::TransactionKey::for_client(
             &n.to_string(),
             "INVITE",
         ))
     }
 
-    fn drain(q: &mut TimerQueue, now: Instant) -> Vec<TimerOwner> {
+    fn drain(q: &mut TimerQueue, now: Instant) -> Vec<Owner> {
         std::iter::from_fn(|| q.pop_due(now)).collect()
     }
 

@@ -11,7 +11,7 @@
 //! response, absorbing retransmissions until timer K.
 
 use super::TimerConfig;
-use super::ack::ack_for;
+use super::sent_invite::SentInvite;
 use bytes::Bytes;
 use sip_msg::Message;
 use std::collections::VecDeque;
@@ -59,7 +59,10 @@ pub struct ClientTransaction {
     timers: TimerConfig,
     state: ClientState,
     /// The request, kept for retransmission until a final response arrives.
-    request: Option<Message>,
+    request: Option<Bytes>,
+    /// An INVITE's fields, for its CANCEL and the ACK of a non-2xx, until the final
+    /// response arrives.
+    sent_invite: Option<Box<SentInvite>>,
     ack: Option<Bytes>,
     /// Next retransmission of the request (timer A or E) and the current interval.
     retransmit: Option<(Instant, Duration)>,
@@ -70,10 +73,48 @@ pub struct ClientTransaction {
 }
 
 impl ClientTransaction {
-    /// Starts the transaction: the request is queued for sending at once.
+    /// Starts an INVITE transaction: `request` is queued for sending at once; `sent`
+    /// holds its fields for the CANCEL and the ACK.
+    pub fn invite(
+        request: Bytes,
+        sent: SentInvite,
+        reliable: bool,
+        timers: TimerConfig,
+        now: Instant,
+    ) -> Self {
+        Self::start(request, Some(Box::new(sent)), reliable, timers, now)
+    }
+
+    /// Starts a non-INVITE transaction: `request` is queued for sending at once.
+    pub fn non_invite(request: Bytes, reliable: bool, timers: TimerConfig, now: Instant) -> Self {
+        Self::start(request, None, reliable, timers, now)
+    }
+
+    /// Starts the transaction of a parsed request (an INVITE's fields read from it).
     pub fn new(request: Message, reliable: bool, timers: TimerConfig, now: Instant) -> Self {
-        let invite = request.method() == Some(sip_msg::Method::Invite);
-        let mut tx = ClientTransaction {
+        let sent = (request.method() == Some(sip_msg::Method::Invite))
+            .then(|| SentInvite::of(&request))
+            .flatten();
+        Self::start(
+            request.as_bytes().clone(),
+            sent.map(Box::new),
+            reliable,
+            timers,
+            now,
+        )
+    }
+
+    fn start(
+        request: Bytes,
+        sent_invite: Option<Box<SentInvite>>,
+        reliable: bool,
+        timers: TimerConfig,
+        now: Instant,
+    ) -> Self {
+        let invite = sent_invite.is_some();
+        let mut outbox = VecDeque::new();
+        outbox.push_back(request.clone());
+        ClientTransaction {
             invite,
             reliable,
             timers,
@@ -85,13 +126,11 @@ impl ClientTransaction {
             ack: None,
             retransmit: (!reliable).then_some((now + timers.t1, timers.t1)),
             deadline: Some(now + timers.timeout()),
-            outbox: VecDeque::new(),
+            outbox,
             events: VecDeque::new(),
-            request: None,
-        };
-        tx.outbox.push_back(request.as_bytes().clone());
-        tx.request = Some(request);
-        tx
+            request: Some(request),
+            sent_invite,
+        }
     }
 
     /// The current state.
@@ -99,10 +138,10 @@ impl ClientTransaction {
         self.state
     }
 
-    /// The request this transaction sends, until its final response arrives (what is
-    /// left of the transaction then only absorbs retransmissions).
-    pub fn request(&self) -> Option<&Message> {
-        self.request.as_ref()
+    /// The fields of the INVITE this transaction sends, until its final response
+    /// arrives (what is left of the transaction then only absorbs retransmissions).
+    pub fn sent_invite(&self) -> Option<&SentInvite> {
+        self.sent_invite.as_deref()
     }
 
     /// Whether the transaction is over.
@@ -132,16 +171,19 @@ impl ClientTransaction {
             (Calling | Proceeding, 200..=299) if self.invite => {
                 self.state = Accepted;
                 self.request = None;
+                self.sent_invite = None;
                 self.retransmit = None;
                 self.deadline = Some(now + self.timers.timeout());
                 self.events.push_back(ClientEvent::Response(response));
             }
             (Accepted, 200..=299) => self.events.push_back(ClientEvent::Response(response)),
             (Calling | Proceeding, _) if self.invite => {
+                self.request = None;
                 self.ack = self
-                    .request
+                    .sent_invite
                     .take()
-                    .and_then(|request| ack_for(&request, &response));
+                    .zip(response.header(sip_msg::HeaderName::To))
+                    .map(|(sent, to)| sent.ack(to));
                 if let Some(ack) = &self.ack {
                     self.outbox.push_back(ack.clone());
                 }
@@ -197,6 +239,7 @@ impl ClientTransaction {
     fn terminate(&mut self) {
         self.state = ClientState::Terminated;
         self.request = None;
+        self.sent_invite = None;
         self.retransmit = None;
         self.deadline = None;
     }
@@ -220,7 +263,7 @@ impl ClientTransaction {
         }
         if let Some((at, interval)) = self.retransmit.filter(|&(at, _)| at <= now) {
             if let Some(request) = &self.request {
-                self.outbox.push_back(request.as_bytes().clone());
+                self.outbox.push_back(request.clone());
             }
             let next = if self.invite {
                 interval * 2

@@ -12,12 +12,12 @@
 //! - [`client`]: INVITE and non-INVITE client transactions (§17.1), timers A, B, D, E,
 //!   F, K, M.
 //! - [`server`]: INVITE and non-INVITE server transactions (§17.2), timers G, H, I, J, L.
-//! - [`ack`]: the ACK a client transaction sends for a non-2xx final response
-//!   (§17.1.1.3).
+//! - [`sent_invite`]: what a client transaction keeps of its INVITE, for the CANCEL
+//!   (§9.1) and the ACK of a non-2xx final response (§17.1.1.3).
 
-pub mod ack;
 pub mod client;
 pub mod key;
+pub mod sent_invite;
 pub mod server;
 
 #[cfg(test)]
@@ -25,6 +25,7 @@ mod tests;
 
 pub use client::{ClientEvent, ClientTransaction};
 pub use key::TransactionKey;
+pub use sent_invite::SentInvite;
 pub use server::{ServerEvent, ServerTransaction};
 
 use std::time::Duration;

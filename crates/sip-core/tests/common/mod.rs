@@ -35,6 +35,7 @@ pub fn exchange(p: &mut Proxy, data: Bytes, source: SocketAddr, now: Instant) ->
         transport: Transport::Udp,
         remote: source,
         local: Some(SERVER.parse().expect("address")),
+        conn: None,
     };
     p.handle(data, from, now);
     while let Some(req) = p.poll_event() {

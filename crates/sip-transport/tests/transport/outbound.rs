@@ -121,15 +121,21 @@ async fn messages_to_a_closed_port_are_reported_unsent_at_once() {
     let closed = closed_port();
     let first = Bytes::from(options("refused1", ""));
     let second = Bytes::from(options("refused2", ""));
-    for data in [&first, &second] {
-        server
-            .sender
-            .try_send(&tcp_to(closed), data.clone())
-            .expect("queued");
-    }
-    for expected in [&first, &second] {
+    server
+        .sender
+        .try_send(&tcp_to(closed), first.clone())
+        .expect("queued");
+    // The second carries its sender's token, which comes back with it.
+    let token: sip_transport::SendToken = std::sync::Arc::new(42_u32);
+    server
+        .sender
+        .try_send_tracked(&tcp_to(closed), second.clone(), token)
+        .expect("queued");
+    for (expected, token) in [(&first, None), (&second, Some(42_u32))] {
         let failure = server.next_failure().await;
         assert_eq!(&failure.data, expected);
+        let back = failure.token.as_ref().and_then(|t| t.downcast_ref::<u32>());
+        assert_eq!(back, token.as_ref(), "the token it was sent with");
         assert_eq!(failure.remote, closed);
         assert_eq!(failure.transport, Transport::Tcp);
         assert!(
