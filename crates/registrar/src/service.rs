@@ -20,11 +20,9 @@ use crate::store::{Change, LocationStore, StoreError};
 use sip_core::Reply;
 use sip_msg::Message;
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-/// Where bindings live (SER's `db_mode`).
+/// Where bindings live (SER's `db_mode`); the config file names them (`serval-config`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StorageMode {
     /// In memory only; lost at restart.
@@ -39,40 +37,9 @@ pub enum StorageMode {
 }
 
 impl StorageMode {
-    /// The names the config file uses.
-    pub const NAMES: [&'static str; 4] = ["memory", "write-through", "write-back", "db-only"];
-
     /// Whether lookups are served from memory (and the table is loaded at start).
     pub fn caches(self) -> bool {
         self != StorageMode::DbOnly
-    }
-}
-
-impl FromStr for StorageMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "memory" => Ok(StorageMode::Memory),
-            "write-through" => Ok(StorageMode::WriteThrough),
-            "write-back" => Ok(StorageMode::WriteBack),
-            "db-only" => Ok(StorageMode::DbOnly),
-            _ => Err(format!(
-                "unknown storage mode `{s}` (expected {})",
-                StorageMode::NAMES.join(", ")
-            )),
-        }
-    }
-}
-
-impl fmt::Display for StorageMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = match self {
-            StorageMode::Memory => 0,
-            StorageMode::WriteThrough => 1,
-            StorageMode::WriteBack => 2,
-            StorageMode::DbOnly => 3,
-        };
-        f.write_str(StorageMode::NAMES[i])
     }
 }
 

@@ -1,17 +1,17 @@
-//! Serval, a SIP server in the lineage of SER and Kamailio: the configuration and the
-//! server built from the protocol crates (`sip-msg`, `sip-core`), `sip-transport`,
-//! `registrar`, `sip-auth`, `sip-dns` and `serval-store`.
+//! Serval, a SIP server in the lineage of SER and Kamailio: the server built from the
+//! protocol crates (`sip-msg`, `sip-core`), `sip-transport`, `registrar`, `sip-auth`,
+//! `sip-dns` and `serval-store`, configured by `serval-config`.
 //!
-//! The binary `serval` is a thin `main` over this library; `servalctl` uses
-//! [`config`] to find the server's database.
+//! The binary `serval` is a thin `main` over this library.
 //!
 //! # Layout
 //! - [`cli`]: the command line of `serval`.
-//! - [`config`]: the TOML config file, defaults and command-line overrides, validated
-//!   with file, line and column in every error.
-//! - [`local_domains`]: host name, interface addresses and aliases that are "us".
+//! - [`config`]: the `serval-config` crate (the TOML config file, defaults and
+//!   command-line overrides, validated with file, line and column in every error; the
+//!   local domains), which the admin tool reads without linking this crate.
 //! - [`logging`]: `tracing` output and its level (`RUST_LOG`, `-v`, `[log] level`).
 //! - [`server`]: binds, serves and stops.
+//! - [`settings`]: the config's sections onto the proxy's and the registrar's settings.
 //! - [`proxy_shards`]: hands received messages to the sharded sans-IO proxy and sends
 //!   what it emits.
 //! - [`router`]: the routing pipeline (SER's `route{}`): authentication, registrar,
@@ -29,15 +29,16 @@
 
 pub mod authorize;
 pub mod cli;
-pub mod config;
 pub mod keepalive;
-pub mod local_domains;
 pub mod logging;
 pub mod outbound;
 pub mod proxy_shards;
 pub mod router;
 pub mod server;
+pub mod settings;
 pub mod shutdown;
 pub mod sql_location;
 pub mod subscriber_cache;
 pub mod unavailable;
+
+pub use serval_config as config;

@@ -4,7 +4,8 @@
 use crate::authorize::Authorizer;
 use crate::config::{Config, DatabaseUrl, RelayPolicy, Routing};
 use crate::keepalive::Keepalive;
-use crate::local_domains::local_domains;
+use crate::config::local_domains;
+use crate::settings;
 use crate::outbound::Outbound;
 use crate::proxy_shards::{FlowClosed, ProxyHandler};
 use crate::router::{Relay, Router};
@@ -76,8 +77,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     }
     let location = Arc::new(LocationService::new(
         SqlLocation(store.clone()),
-        config.registrar.storage,
-        config.registrar.limits,
+        settings::storage(config.registrar.storage),
+        settings::registrar(&config.registrar),
     ));
     let loaded = location.load().await.map_err(ServerError::Location)?;
     tracing::info!(
@@ -115,8 +116,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     proxy.timer_c = config.proxy.timer_c;
     proxy.limits = config.message_limits();
     proxy.failover_timeout = config.routing.failover_timeout;
-    proxy.nat = config.nat.detection.clone();
-    if !config.nat.detection.enabled {
+    proxy.nat = settings::nat(&config.nat);
+    if !config.nat.enabled {
         tracing::warn!("NAT handling is off ([nat] enabled = false)");
     }
     let relay = Relay {
@@ -135,7 +136,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         domains.clone(),
         relay,
         outbound(&config.routing, &transports.local_specs())?,
-        config.nat.detection.clone(),
+        settings::nat(&config.nat),
     ));
     let keepalive = config.nat.keepalive_interval.map(|every| {
         Arc::new(Keepalive::new(

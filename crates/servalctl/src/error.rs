@@ -7,7 +7,7 @@ use serval_store::StoreError;
 pub enum CtlError {
     /// The config file is invalid (the message names file, line and column).
     #[error("{0}")]
-    Config(#[from] serval::config::ConfigError),
+    Config(#[from] serval_config::ConfigError),
     /// The database refused, failed, or could not be reached.
     #[error("{0}")]
     Store(#[from] StoreError),

@@ -1,7 +1,7 @@
 //! `servalctl`: the Serval admin tool, serctl's heir. It works on the server's data,
 //! which it finds from `--db URL`, else from the server's config file (`-c FILE`, else
 //! `$SERVAL_CONFIG`, else `/etc/serval/serval.toml` when it exists; read by the same
-//! loader as the server's, `serval::config`), else in `sqlite:serval.db`. A database
+//! loader as the server's, `serval-config`), else in `sqlite:serval.db`. A database
 //! without the schema is given it (an SQLite file is created), as the server does.
 //!
 //! # Commands
@@ -47,7 +47,7 @@ mod user;
 use clap::{Parser, Subcommand};
 use error::CtlError;
 use password::PasswordInput;
-use serval::config::{Config, DatabaseUrl, Overrides};
+use serval_config::{Config, DatabaseUrl, Overrides};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use target::Target;

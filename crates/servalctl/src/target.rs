@@ -4,8 +4,8 @@
 //! and the domains that server serves.
 
 use crate::error::CtlError;
-use serval::config::{Config, DatabaseUrl, Overrides};
-use serval::local_domains::LocalDomains;
+use serval_config::{Config, DatabaseUrl, Overrides};
+use serval_config::LocalDomains;
 use std::path::PathBuf;
 
 /// Where the packaged server's config file is.
@@ -55,7 +55,7 @@ impl Target {
         };
         let loaded = Config::load(file.as_deref(), overrides)?;
         let served = file.map(|file| Served {
-            domains: serval::local_domains::local_domains(&loaded.domains, &loaded.listen),
+            domains: serval_config::local_domains(&loaded.domains, &loaded.listen),
             file,
         });
         Ok(Target {

@@ -7,17 +7,16 @@
 //!   Proxy-Require/Require → 420, Max-Forwards → 483.
 //! - [`reply`]: the one answer type (code, reason, header lines) every layer gives.
 //! - [`rescue`]: building an error response for a request too broken to parse.
-//! - [`domains`]: which domains are ours ([`LocalDomains`]), asked by every layer.
+//! - [`LocalDomains`] (from sip-msg, where every layer can ask it): which domains are ours.
 //! - [`proxy`]: the stateful proxy (RFC 3261 §16) on top of the transactions, and the
 //!   seam where routing decisions (registrar, location, DNS) plug in.
 //! - [`transaction`]: client and server transactions (RFC 3261 §17), with virtual time.
 
-pub mod domains;
 pub mod proxy;
 pub mod reply;
 pub mod rescue;
 pub mod sanity;
 pub mod transaction;
 
-pub use domains::LocalDomains;
+pub use sip_msg::LocalDomains;
 pub use reply::Reply;

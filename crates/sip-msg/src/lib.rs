@@ -18,12 +18,14 @@
 //!   outcome there, not an error); `head`: the header-section lexing both share.
 //! - [`header`]: header names, compact forms, splitting comma-separated lists.
 //! - [`uri`]: sip, sips and tel URIs, with comparison by RFC 3261 §19.1.4.
+//! - [`domains`]: [`LocalDomains`], which hosts and URIs are ours.
 //! - [`headers`]: one module per family of typed header values.
 //! - [`validate`]: the checks a request or response must pass before a server acts on it.
 //! - [`edit`]: the edit list and the writer.
 //! - [`response`]: building a response to a request (RFC 3261 §8.2.6).
 //! - [`error`]: one small `Copy` error type whose status code and reason a server can send.
 
+pub mod domains;
 pub mod edit;
 pub mod error;
 pub mod framing;
@@ -40,6 +42,7 @@ pub mod scan;
 pub mod uri;
 pub mod validate;
 
+pub use domains::LocalDomains;
 pub use edit::Editor;
 pub use error::ParseError;
 pub use framing::{Frame, frame_stream};

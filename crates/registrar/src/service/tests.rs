@@ -280,15 +280,6 @@ async fn concurrent_registers_of_one_aor_keep_both_contacts() {
     assert_eq!(svc.store().rows().len(), 8);
 }
 
-#[test]
-fn storage_mode_names() {
-    for name in StorageMode::NAMES {
-        let mode: StorageMode = name.parse().expect("known");
-        assert_eq!(mode.to_string(), name);
-    }
-    assert!("sometimes".parse::<StorageMode>().is_err());
-}
-
 #[tokio::test]
 async fn natted_udp_bindings_are_listed_and_one_can_be_removed() {
     for mode in [StorageMode::WriteThrough, StorageMode::DbOnly] {

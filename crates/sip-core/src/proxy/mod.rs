@@ -48,7 +48,7 @@ pub use server_side::build_reply;
 #[cfg(test)]
 mod tests;
 
-use crate::domains::LocalDomains;
+use sip_msg::LocalDomains;
 use crate::rescue::rescue_request;
 use crate::sanity::{SUPPORTED_HEADER, check_request};
 use crate::transaction::{

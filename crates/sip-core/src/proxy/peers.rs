@@ -6,12 +6,17 @@ use super::*;
 impl Proxy {
     pub(super) fn own_uri(&self, uri: &Uri<'_>) -> bool {
         uri.as_sip()
-            .is_some_and(|u| self.cfg.domains.is_own_uri(u, &self.cfg.interfaces))
+            .is_some_and(|u| self.cfg.domains.is_own_uri(u, self.binds()))
     }
 
     pub(super) fn is_local_domain(&self, uri: &Uri<'_>) -> bool {
         uri.as_sip()
-            .is_some_and(|u| self.cfg.domains.is_local_domain(u, &self.cfg.interfaces))
+            .is_some_and(|u| self.cfg.domains.is_local_domain(u, self.binds()))
+    }
+
+    /// The addresses our sockets are bound to.
+    fn binds(&self) -> impl Iterator<Item = SocketAddr> + Clone + '_ {
+        self.cfg.interfaces.iter().map(|i| i.bind)
     }
 
     /// The interface a message to `remote` leaves from: the one bound to `local` when

@@ -88,7 +88,7 @@ level = "debug"
 
 #[test]
 fn the_example_config_is_valid() {
-    let source = include_str!("../../../../serval.example.toml");
+    let source = include_str!("../../../serval.example.toml");
     load(source).expect("serval.example.toml is valid");
 }
 
@@ -327,9 +327,9 @@ fn registrar_and_auth_sections() {
         "[registrar]\nstorage = \"write-back\"\nmin_expires = 30\ndefault_expires = 900\nmax_expires = 3600\nmax_contacts = 4\nflush_interval = 2\n\n[auth]\nmethods = [\"register\", \"INVITE\"]\ntrusted = [\"192.0.2.10\", \"198.51.100.0/24\"]\nsecret = \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"\nalgorithms = [\"MD5\"]\ncheck_digest_uri = false\n",
     )
     .expect("valid");
-    assert_eq!(config.registrar.storage, registrar::StorageMode::WriteBack);
-    assert_eq!(config.registrar.limits.default_expires, 900);
-    assert_eq!(config.registrar.limits.max_contacts, 4);
+    assert_eq!(config.registrar.storage, StorageMode::WriteBack);
+    assert_eq!(config.registrar.default_expires, 900);
+    assert_eq!(config.registrar.max_contacts, 4);
     assert_eq!(config.registrar.flush_interval, Duration::from_secs(2));
     assert_eq!(config.auth.methods, ["REGISTER", "INVITE"]);
     assert_eq!(config.auth.trusted.len(), 2);
@@ -434,11 +434,11 @@ fn nat_section() {
         "[nat]\nenabled = false\nforce = [\"203.0.113.0/24\", \"198.51.100.7\"]\nstun = false\n",
     )
     .expect("valid");
-    assert!(!config.nat.detection.enabled);
-    assert_eq!(config.nat.detection.force.len(), 2);
+    assert!(!config.nat.enabled);
+    assert_eq!(config.nat.force.len(), 2);
     assert!(!config.nat.stun);
     assert!(!config.transport_config().stun);
-    assert!(Config::default().nat.detection.enabled && Config::default().nat.stun);
+    assert!(Config::default().nat.enabled && Config::default().nat.stun);
     assert_error(
         "[nat]\nforce = [\"lan\"]\n",
         2,

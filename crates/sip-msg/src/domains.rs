@@ -1,14 +1,14 @@
 //! Which domains are ours: the one answer every layer asks (the proxy for Route and
 //! Request-URI, the router for registrations and local users, the admin tool for the
-//! subscribers it accepts).
+//! subscribers it accepts). It lives here, beside the URIs it judges, so that every
+//! layer can ask it without depending on the proxy.
 //!
-//! The names are given (the server gathers its host name, interface addresses and
-//! configured domains); this type only keeps them, lower case and each once, with the
-//! ones that are IP addresses parsed, and answers the questions.
+//! The names are given (the server's config gathers its host name, interface addresses
+//! and configured domains); this type only keeps them, lower case and each once, with
+//! the ones that are IP addresses parsed, and answers the questions.
 
-use crate::proxy::routing::Interface;
-use sip_msg::{Host, SipUri};
-use std::net::IpAddr;
+use crate::{Host, SipUri};
+use std::net::{IpAddr, SocketAddr};
 
 /// The local domains and aliases of this server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,15 +67,20 @@ impl LocalDomains {
         }
     }
 
-    /// Whether `uri` names this server (a proxy's view): one of its domains without a
-    /// port (RFC 3263 would bring it to us), or one of its domains or addresses with the
-    /// port of one of its interfaces (no port meaning the transport's default).
-    pub fn is_own_uri(&self, uri: &SipUri<'_>, interfaces: &[Interface]) -> bool {
+    /// Whether `uri` names this server (a proxy's view), whose sockets are bound to
+    /// `binds`: one of its domains without a port (RFC 3263 would bring it to us), or
+    /// one of its domains or addresses with the port of one of its sockets (no port
+    /// meaning the transport's default).
+    pub fn is_own_uri(
+        &self,
+        uri: &SipUri<'_>,
+        binds: impl Iterator<Item = SocketAddr> + Clone,
+    ) -> bool {
         let host_local = match uri.host {
             Host::Domain(_) => self.contains_host(&uri.host),
             Host::V4(_) | Host::V6(_) => {
                 let ip = uri.host.ip();
-                self.contains_host(&uri.host) || interfaces.iter().any(|i| Some(i.bind.ip()) == ip)
+                self.contains_host(&uri.host) || binds.clone().any(|b| Some(b.ip()) == ip)
             }
         };
         if !host_local {
@@ -85,16 +90,20 @@ impl LocalDomains {
             return true;
         }
         let port = uri.port.unwrap_or(if uri.secure { 5061 } else { 5060 });
-        interfaces.iter().any(|i| i.bind.port() == port)
+        binds.into_iter().any(|b| b.port() == port)
     }
 
     /// Whether `uri` is for one of our domains (a proxy's view): a domain name of ours
     /// whatever the port; an address of ours only on one of our ports (another port on
     /// the same address is another server).
-    pub fn is_local_domain(&self, uri: &SipUri<'_>, interfaces: &[Interface]) -> bool {
+    pub fn is_local_domain(
+        &self,
+        uri: &SipUri<'_>,
+        binds: impl Iterator<Item = SocketAddr> + Clone,
+    ) -> bool {
         match uri.host {
             Host::Domain(_) => self.contains_host(&uri.host),
-            _ => self.is_own_uri(uri, interfaces),
+            _ => self.is_own_uri(uri, binds),
         }
     }
 }
@@ -108,7 +117,7 @@ impl From<Vec<String>> for LocalDomains {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sip_msg::{Transport, Uri};
+    use crate::Uri;
 
     fn domains() -> LocalDomains {
         LocalDomains::new(
@@ -123,21 +132,17 @@ mod tests {
         )
     }
 
-    fn udp(bind: &str) -> Interface {
-        Interface {
-            transport: Transport::Udp,
-            bind: bind.parse().expect("address"),
-            advertise: bind.into(),
-        }
+    fn udp(bind: &str) -> SocketAddr {
+        bind.parse().expect("address")
     }
 
-    fn own(uri: &str, interfaces: &[Interface]) -> (bool, bool) {
+    fn own(uri: &str, binds: &[SocketAddr]) -> (bool, bool) {
         let parsed = Uri::parse(uri).expect("URI");
         let sip = parsed.as_sip().expect("SIP URI");
         let d = domains();
         (
-            d.is_own_uri(sip, interfaces),
-            d.is_local_domain(sip, interfaces),
+            d.is_own_uri(sip, binds.iter().copied()),
+            d.is_local_domain(sip, binds.iter().copied()),
         )
     }
 

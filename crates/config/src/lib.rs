@@ -1,5 +1,11 @@
-//! The server's configuration: defaults, the TOML config file, and command-line
-//! overrides, all validated before anything is bound.
+//! Serval's configuration: defaults, the TOML config file, and command-line overrides,
+//! all validated before anything is bound; and the domains the server takes as its own
+//! ([`local_domains()`]).
+//!
+//! Its own crate so that what reads the file (the server, and `servalctl`, which finds
+//! the database and the served domains there) does not link the proxy: the sections are
+//! plain values in the file's terms, and the server maps them onto its parts' settings
+//! (the NAT fix-ups, the registrar's expiry limits and storage mode).
 //!
 //! ```toml
 //! [server]
@@ -60,19 +66,26 @@
 //! - `file`: the file as deserialized, every value with its span.
 //! - `validate`: from the file to a [`Config`], checking each value where it was written.
 //! - [`error`]: [`ConfigError`] and [`Location`].
-//! - [`database`], [`domain`], [`log_filter`]: the value types with their own syntax.
+//! - [`database`], [`domain`], [`log_filter`], [`storage`]: the value types with their
+//!   own syntax.
+//! - [`mod@local_domains`]: this host's names and addresses, the listen addresses and the
+//!   configured domains, as one [`LocalDomains`].
 
 pub mod database;
 pub mod domain;
 pub mod error;
+pub mod local_domains;
 pub mod log_filter;
 pub mod routing;
+pub mod storage;
 
 mod file;
 mod seconds;
 mod validate;
 
 pub use database::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
+pub use local_domains::{LocalDomains, local_domains};
+pub use storage::StorageMode;
 pub use domain::{DomainError, parse_domain};
 pub use error::{ConfigError, Location};
 pub use log_filter::{LogFilterError, parse_log_filter};
@@ -124,8 +137,10 @@ pub struct Config {
 /// `[nat]`: user agents behind a NAT, and the STUN responder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nat {
-    /// Detection and the fixes (on by default), and the sources always treated as NATed.
-    pub detection: sip_core::proxy::nat::NatConfig,
+    /// Detect NATed user agents and make them reachable (on by default).
+    pub enabled: bool,
+    /// Sources always treated as behind a NAT, whatever they write.
+    pub force: Vec<ipnet::IpNet>,
     /// Answer STUN Binding requests on the SIP UDP ports.
     pub stun: bool,
     /// How often NATed UDP bindings get an OPTIONS keep-alive; `None`: never.
@@ -137,7 +152,8 @@ pub struct Nat {
 impl Default for Nat {
     fn default() -> Self {
         Nat {
-            detection: sip_core::proxy::nat::NatConfig::default(),
+            enabled: true,
+            force: Vec::new(),
             stun: true,
             keepalive_interval: Some(Duration::from_secs(30)),
             keepalive_max_missed: 3,
@@ -149,9 +165,15 @@ impl Default for Nat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registrar {
     /// Memory, write-through, write-back or db-only.
-    pub storage: registrar::StorageMode,
-    /// Expiry limits and the contact count per AOR.
-    pub limits: registrar::RegistrarConfig,
+    pub storage: StorageMode,
+    /// Expiry when the UA gives none (seconds).
+    pub default_expires: u32,
+    /// Shorter registrations are refused with 423 and this Min-Expires.
+    pub min_expires: u32,
+    /// Longer registrations are shortened to this.
+    pub max_expires: u32,
+    /// Most bindings one AOR may hold (0: no limit).
+    pub max_contacts: usize,
     /// Write-back: how often dirty bindings are written.
     pub flush_interval: Duration,
     /// How often expired bindings are removed.
@@ -161,8 +183,11 @@ pub struct Registrar {
 impl Default for Registrar {
     fn default() -> Self {
         Registrar {
-            storage: registrar::StorageMode::default(),
-            limits: registrar::RegistrarConfig::default(),
+            storage: StorageMode::default(),
+            default_expires: 3600,
+            min_expires: 60,
+            max_expires: 86400,
+            max_contacts: 16,
             flush_interval: Duration::from_secs(10),
             purge_interval: Duration::from_secs(60),
         }

@@ -85,10 +85,10 @@ pub(super) fn validate(file: ConfigFile, report: &Reporter<'_>) -> Result<Config
     config.auth = auth(file.auth, report)?;
     config.routing = super::routing::routing(file.routing, report)?;
     if let Some(on) = file.nat.enabled {
-        config.nat.detection.enabled = on;
+        config.nat.enabled = on;
     }
     if let Some(nets) = file.nat.force {
-        config.nat.detection.force = networks(nets, report)?;
+        config.nat.force = networks(nets, report)?;
     }
     if let Some(on) = file.nat.stun {
         config.nat.stun = on;
@@ -117,7 +117,7 @@ fn registrar(
             .parse()
             .map_err(|e: String| report.at(mode.span(), e))?;
     }
-    let limits = &mut out.limits;
+    let limits = &mut out;
     let seconds =
         |v: &Option<Spanned<u32>>, default: u32| v.as_ref().map_or(default, |v| *v.get_ref());
     limits.default_expires = seconds(&section.default_expires, limits.default_expires);

@@ -1,8 +1,8 @@
 //! Gathering the domains this server treats as its own: the host name, every interface
 //! address, every explicit listen address, and the configured domains. What they answer
-//! is [`LocalDomains`]'s (sip-core), which every layer asks.
+//! is [`LocalDomains`]'s (sip-msg), which every layer asks.
 
-pub use sip_core::LocalDomains;
+pub use sip_msg::LocalDomains;
 use sip_transport::ListenSpec;
 use std::net::IpAddr;
 
