@@ -10,7 +10,9 @@
 //! Everything is bounded: the number of TCP connections, their idle time, the time to
 //! open one, the size of a connection's read buffer (the largest message) and of its send
 //! queue. A message accepted for a connection and never written is handed back to
-//! [`Handler::send_failed`], so the server can fail its transaction at once.
+//! [`Handler::send_failed`], with the token it was sent with
+//! ([`Sender::try_send_tracked`]), so the server can fail its transaction at once without
+//! reading the message again.
 //!
 //! # Layout
 //! - [`listen`]: `PROTO:ADDR:PORT` listen addresses.
