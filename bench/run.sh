@@ -13,7 +13,16 @@
 #                         # 10 000 and after 100 000 registered users, as the harness's
 #                         # bench-kamailio.sh mem does for Kamailio; MILLION=1 adds a
 #                         # million users (the issue's "a million contacts in under 1 GB")
+#   bench/run.sh profile  # where the CPU goes at fixed rates (PROFILE_RATES): user and
+#                         # kernel time, context switches and system calls per operation
 #   SERVERS=serval bench/run.sh reg   # only one side
+#   SERVERS="serval kamailio kamailio-qm" bench/run.sh fixed
+#                         # also Kamailio with its default allocator, in the same run
+#
+# Kamailio runs at its best: with its TLSF allocator (KAM_MM=tlsf, the harness's -x/-X), as
+# production guides start it; Debian builds it with memory debugging, which makes its
+# default allocator (qm) dominate its profile. KAM_MM=fm picks the other fast one, and
+# `kamailio-qm` in SERVERS names Kamailio with its default allocator.
 #
 # Needs sipp (sip-tester), python3, taskset; Kamailio from Debian (kamailio,
 # kamailio-sqlite-modules) for its side. Results: bench/results/<time>/ (RESULT lines in
@@ -23,6 +32,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PERF=${PERF_DIR:-$ROOT/../shared/perf}
 WHAT=${1:-reg}
 SERVERS=${SERVERS:-"serval kamailio"}
+export KAM_MM=${KAM_MM-tlsf}
 OUT=${OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}
 USERS=10000 CALLEES=100
 mkdir -p "$OUT"
@@ -88,7 +98,9 @@ if [ "$WHAT" = fixed ]; then
         for server in $SERVERS; do
             case $server in
                 serval) cmd="$SERVAL -c $(serval_config "serval-fixed-$w" 5096 "$auth")" target=127.0.0.1:5096;;
-                kamailio) cmd="$K --port 5071 --children 2 ${kauth[*]}" target=127.0.0.1:5071;;
+                kamailio) cmd="env KAM_MM=$KAM_MM $K --port 5071 --children 2 ${kauth[*]}" target=127.0.0.1:5071;;
+                kamailio-qm) cmd="env KAM_MM= $K --port 5071 --children 2 ${kauth[*]}" target=127.0.0.1:5071;;
+                *) echo "unknown server $server" >&2; exit 2;;
             esac
             echo "== $server $w at $rate/s" >&2
             "$PERF/run.sh" "$target" --workloads "$w" --rates "$rate" "${FIXED[@]}" \
@@ -106,15 +118,75 @@ for line in open(sys.argv[1]):
         continue
     us = float(f["server_cpu_pct"]) / 100 / float(f["achieved_cps"]) * 1e6
     rows.setdefault(f["workload"], {})[f["server"]] = (float(f["rate"]), float(f["achieved_cps"]), us, f["status"])
-print("| workload | rate | serval CPU per op | Kamailio CPU per op | ratio |")
-print("| --- | ---: | ---: | ---: | ---: |")
+import os
+mm = os.environ.get("KAM_MM") or "qm"
+names = {"serval": "serval", "kamailio": "Kamailio " + mm, "kamailio-qm": "Kamailio qm (default)"}
+servers = [s for s in names if any(s in r for r in rows.values())]
+print("| workload | rate | " + " | ".join(names[s] + " CPU per op" for s in servers) + " | serval / Kamailio " + mm + " |")
+print("| --- | ---: | " + " | ".join("---:" for _ in servers) + " | ---: |")
 for w, r in rows.items():
-    s, k = r.get("serval"), r.get("kamailio")
     cell = lambda x: "%.1f µs (%s)" % (x[2], x[3]) if x else "-"
+    s, k = r.get("serval"), r.get("kamailio")
     ratio = "%.2f" % (s[2] / k[2]) if s and k else "-"
-    rate = (s or k)[0]
-    print(f"| {w} | {rate:.0f}/s | {cell(s)} | {cell(k)} | {ratio} |")
+    rate = next(iter(r.values()))[0]
+    print(f"| {w} | {rate:.0f}/s | " + " | ".join(cell(r.get(x)) for x in servers) + f" | {ratio} |")
 PY
+    exit 0
+fi
+
+if [ "$WHAT" = profile ]; then
+    # Where each server's CPU goes at a fixed rate (PROFILE_RATES, default REG 20 000/s
+    # and CALL 2 500/s), pinned as above, over the middle of a 40-s run offered by the
+    # harness: CPU, context switches and system calls per operation (perf stat counting
+    # the syscall tracepoints, 5 s), then the share of CPU in the kernel (perf record at
+    # 2 999 Hz, 5 s, by DSO). Kept in $OUT/profile-*: .stat, .data (perf report -i), .dso.
+    PROFILE_RATES=${PROFILE_RATES:-"REG=20000 CALL=2500"}
+    for pair in $PROFILE_RATES; do
+        w=${pair%%=*} rate=${pair#*=}
+        for server in $SERVERS; do
+            case $server in
+                serval) taskset -c 0 "$SERVAL" -c "$(serval_config "serval-profile-$w" 5096 false)" \
+                            > "$OUT/profile-$server-$w.log" 2>&1 & target=127.0.0.1:5096;;
+                kamailio) taskset -c 0 env KAM_MM="$KAM_MM" "$K" --port 5071 --children 2 \
+                            > "$OUT/profile-$server-$w.log" 2>&1 & target=127.0.0.1:5071;;
+                kamailio-qm) taskset -c 0 env KAM_MM= "$K" --port 5071 --children 2 \
+                            > "$OUT/profile-$server-$w.log" 2>&1 & target=127.0.0.1:5071;;
+            esac
+            main=$!
+            sleep 2 # started (the harness probes it with OPTIONS before it begins)
+            "$PERF/run.sh" "$target" --server-pid "$main" --workloads "$w" --mode fixed --rates "$rate" \
+                --duration 40 --repeat 1 --cooldown 1 --domain example.test --users "$USERS" \
+                --callees "$CALLEES" --sipp-cpus 1 --out "$OUT/profile-$server-$w" > "$OUT/profile-$server-$w.result" 2>&1 &
+            harness=$!
+            sleep 15
+            pids=$(echo "$main" $(ps -o pid= --ppid "$main") | tr -s ' ' ',')
+            calls=recvfrom,recvmsg,recvmmsg,sendto,sendmsg,sendmmsg,read,write,epoll_wait,futex,poll
+            events=task-clock,context-switches$(for c in ${calls//,/ }; do printf ',syscalls:sys_enter_%s' "$c"; done)
+            perf stat -x, -e "$events" -p "$pids" -- sleep 5 2> "$OUT/profile-$server-$w.stat" >/dev/null
+            perf record -q -F 2999 -e cpu-clock -p "$pids" -o "$OUT/profile-$server-$w.data" -- sleep 5 2>/dev/null >/dev/null
+            perf report -q -i "$OUT/profile-$server-$w.data" --sort dso --stdio 2>/dev/null > "$OUT/profile-$server-$w.dso" || true
+            wait "$harness" || true
+            kill "$main" 2>/dev/null || true; wait "$main" 2>/dev/null || true
+            python3 - "$server" "$w" "$rate" "$OUT/profile-$server-$w.stat" "$OUT/profile-$server-$w.dso" \
+                <<'PY' | tee -a "$OUT/profile.txt"
+import sys
+server, w, rate, stat, dso = sys.argv[1:]
+ops = float(rate) * 5
+counts = {}
+for line in open(stat):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[0].replace(".", "").isdigit():
+        counts[f[2].replace("syscalls:sys_enter_", "")] = float(f[0])
+cpu_us = counts.pop("task-clock", 0) * 1e3 / ops  # task-clock is in ms
+switches = counts.pop("context-switches", 0) / ops
+kernel = sum(float(l.split("%")[0]) for l in open(dso) if "[kernel" in l)
+calls = ", ".join(f"{k} {v / ops:.2f}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if v / ops >= 0.01)
+print(f"PROFILE server={server} workload={w} rate={float(rate):.0f} cpu_us={cpu_us:.1f} "
+      f"kernel_pct={kernel:.0f} user_us={cpu_us * (1 - kernel / 100):.1f} kernel_us={cpu_us * kernel / 100:.1f} "
+      f"context_switches_per_op={switches:.2f} syscalls_per_op: {calls}")
+PY
+        done
+    done
     exit 0
 fi
 

@@ -258,24 +258,35 @@ struct Shard<S> {
 }
 
 impl<S: LocationStore> Shard<S> {
+    /// Takes inputs one at a time, and after each routes what it started, sends what it
+    /// made and sets the timer for the proxy's next deadline. (Taking up to 64 queued
+    /// inputs before sending cost more, not less: 14 % more CPU per REGISTER and 18 % per
+    /// call at the `bench/run.sh fixed` rates, the replies of a burst held back while the
+    /// load generator went idle and had to be woken.)
+    ///
+    /// One timer serves the shard's whole life, moved only when the proxy needs it
+    /// earlier than it is set (it may then fire early, which costs one empty turn). A new
+    /// timer per turn cost a timer-wheel insertion and removal, and, whenever it was due
+    /// before the runtime's own wake-up, a write to the runtime's eventfd: 1.35 `write`
+    /// system calls per call at CALL 2 500/s (`bench/run.sh profile`).
     async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+        let timer = tokio::time::sleep(std::time::Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
-            let deadline = self.proxy.poll_timeout().map(Instant::from_std);
+            if let Some(due) = self.proxy.poll_timeout().map(Instant::from_std)
+                && armed.is_none_or(|at| due < at)
+            {
+                timer.as_mut().reset(due);
+                armed = Some(due);
+            }
             tokio::select! {
                 input = rx.recv() => {
                     let Some(input) = input else { break };
-                    let now = Instant::now().into_std();
-                    match input {
-                        Input::Parsed(msg, peer) => self.proxy.handle_message(msg, peer, now),
-                        Input::Raw(data, peer) => self.proxy.handle(data, peer, now),
-                        Input::Decided(id, decision) => {
-                            self.waiting = self.waiting.saturating_sub(1);
-                            self.proxy.decide(&id, decision, now)
-                        }
-                        Input::Undelivered(owner) => self.proxy.send_failed(&owner, now),
-                    }
+                    self.take(input);
                 }
-                () = sleep_until(deadline), if deadline.is_some() => {
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
                     self.proxy.handle_timeout(Instant::now().into_std());
                 }
             }
@@ -286,6 +297,20 @@ impl<S: LocationStore> Shard<S> {
                 self.router.outbound().unreachable(failed);
             }
             self.flush();
+        }
+    }
+
+    /// Hands one input to the proxy.
+    fn take(&mut self, input: Input) {
+        let now = Instant::now().into_std();
+        match input {
+            Input::Parsed(msg, peer) => self.proxy.handle_message(msg, peer, now),
+            Input::Raw(data, peer) => self.proxy.handle(data, peer, now),
+            Input::Decided(id, decision) => {
+                self.waiting = self.waiting.saturating_sub(1);
+                self.proxy.decide(&id, decision, now)
+            }
+            Input::Undelivered(owner) => self.proxy.send_failed(&owner, now),
         }
     }
 
@@ -330,12 +355,6 @@ impl<S: LocationStore> Shard<S> {
             // The shard is gone only at shutdown.
             let _ = queue.send(Input::Decided(id, d)).await;
         });
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    if let Some(d) = deadline {
-        tokio::time::sleep_until(d).await;
     }
 }
 
