@@ -261,14 +261,13 @@ impl<S: LocationStore> Shard<S> {
     /// Takes inputs one at a time, and after each routes what it started, sends what it
     /// made and sets the timer for the proxy's next deadline. (Taking up to 64 queued
     /// inputs before sending cost more, not less: 14 % more CPU per REGISTER and 18 % per
-    /// call at the `bench/run.sh fixed` rates, the replies of a burst held back while the
-    /// load generator went idle and had to be woken.)
+    /// call at the `bench/run.sh fixed` rates; BENCHMARKS.md, issue 17.)
     ///
     /// One timer serves the shard's whole life, moved only when the proxy needs it
     /// earlier than it is set (it may then fire early, which costs one empty turn). A new
     /// timer per turn cost a timer-wheel insertion and removal, and, whenever it was due
-    /// before the runtime's own wake-up, a write to the runtime's eventfd: 1.35 `write`
-    /// system calls per call at CALL 2 500/s (`bench/run.sh profile`).
+    /// before the runtime's own wake-up, a write to the runtime's eventfd: about one for
+    /// every three datagrams sent at CALL 2 500/s, 0.02 per call after.
     async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
         let timer = tokio::time::sleep(std::time::Duration::ZERO);
         tokio::pin!(timer);
