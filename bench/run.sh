@@ -9,10 +9,10 @@
 #   bench/run.sh fixed    # CPU per operation at the same fixed rates for both servers
 #                         # (FIXED_RATES, default rates Kamailio holds on one core), and
 #                         # the serval / Kamailio ratio of CPU per operation
-#   bench/run.sh mem      # memory per registered contact (serval only): PSS empty, after
-#                         # 10 000 and after 100 000 registered users, as the harness's
-#                         # bench-kamailio.sh mem does for Kamailio; MILLION=1 adds a
-#                         # million users (the "a million contacts in under 1 GB")
+#   bench/run.sh mem      # memory per registered contact: PSS empty, after 10 000 and
+#                         # after 100 000 registered users, serval then Kamailio (as the
+#                         # harness's bench-kamailio.sh mem); MILLION=1 adds a million
+#                         # users for serval (the "a million contacts in under 1 GB")
 #   bench/run.sh profile  # where the CPU goes at fixed rates (PROFILE_RATES): user and
 #                         # kernel time, context switches and system calls per operation
 #   SERVERS=serval bench/run.sh reg   # only one side
@@ -191,6 +191,18 @@ PY
 fi
 
 if [ "$WHAT" = mem ]; then
+    # fill PORT PID [CTL]: memory empty, after 10 000 and after 100 000 registered users
+    # (Kamailio's shm and usrloc counts through its control socket CTL).
+    fill() {
+        local port=$1 pid=$2 ctl=${3:-}
+        echo "== empty"; "$PERF/mem.sh" "$pid" $ctl
+        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 5000 \
+            --duration 2 --repeat 1 --users 10000 --cooldown 1 --domain example.test --out "$OUT/r10k-$port" >/dev/null
+        echo "== after 10,000 users"; "$PERF/mem.sh" "$pid" $ctl
+        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 10000 \
+            --duration 10 --repeat 1 --users 100000 --cooldown 1 --domain example.test --out "$OUT/r100k-$port" >/dev/null
+        echo "== after 100,000 users"; "$PERF/mem.sh" "$pid" $ctl
+    }
     port=5094
     config=$(serval_config serval-mem $port false)
     taskset -c 0 "$SERVAL" -c "$config" > "$OUT/serval-mem.log" 2>&1 &
@@ -217,19 +229,26 @@ for _ in range(100):
 sys.exit("serval does not answer on port %d" % port)
 PY
     {
-        echo "== empty"; "$PERF/mem.sh" "$pid"
-        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 5000 \
-            --duration 2 --repeat 1 --users 10000 --cooldown 1 --domain example.test --out "$OUT/r10k" >/dev/null
-        echo "== after 10,000 users"; "$PERF/mem.sh" "$pid"
-        "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 10000 \
-            --duration 10 --repeat 1 --users 100000 --cooldown 1 --domain example.test --out "$OUT/r100k" >/dev/null
-        echo "== after 100,000 users"; "$PERF/mem.sh" "$pid"
+        echo "== serval"; fill $port "$pid"
         if [ -n "${MILLION:-}" ]; then
             "$PERF/run.sh" 127.0.0.1:$port --server-pid "$pid" --workloads REG --mode fixed --rates 25000 \
                 --duration 40 --repeat 1 --users 1000000 --cooldown 1 --domain example.test --out "$OUT/r1m" >/dev/null
             echo "== after 1,000,000 users"; "$PERF/mem.sh" "$pid"
         fi
     } 2>&1 | tee "$OUT/mem.txt"
+    kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+    # Kamailio's side, when SERVERS names it (the harness's bench-kamailio.sh mem, with the
+    # allocator chosen as for the other modes).
+    for server in $SERVERS; do
+        case $server in kamailio) mm=$KAM_MM;; kamailio-qm) mm=;; *) continue;; esac
+        ctl=unixs:/tmp/kamailio-perf-mem.ctl
+        taskset -c 0 env KAM_MM="$mm" "$K" --port 5072 --children 2 --ctl "$ctl" \
+            > "$OUT/$server-mem.log" 2>&1 &
+        pid=$!
+        sleep 2
+        { echo "== $server (KAM_MM=${mm:-qm})"; fill 5072 "$pid" "$ctl"; } 2>&1 | tee -a "$OUT/mem.txt"
+        kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+    done
     exit 0
 fi
 
