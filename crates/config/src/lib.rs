@@ -84,12 +84,12 @@ mod seconds;
 mod validate;
 
 pub use database::{DatabaseKind, DatabaseUrl, DatabaseUrlError};
-pub use local_domains::{LocalDomains, local_domains};
-pub use storage::StorageMode;
 pub use domain::{DomainError, parse_domain};
 pub use error::{ConfigError, Location};
+pub use local_domains::{LocalDomains, local_domains};
 pub use log_filter::{LogFilterError, parse_log_filter};
 pub use routing::{RelayPolicy, Routing, TransportPolicy};
+pub use storage::StorageMode;
 
 use error::Reporter;
 use sip_msg::Transport;

@@ -28,7 +28,7 @@ use sip_core::proxy::{
 };
 use sip_core::transaction::TransactionKey;
 use sip_msg::{Limits, Message, Transport};
-use sip_transport::{ConnId, Handler, Inbound, Route, SendFailure, Sender};
+use sip_transport::{ConnId, Handler, Inbound, Route, SendFailure, SendToken, Sender};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -170,7 +170,10 @@ impl Handler for ProxyHandler {
         let Some(queue) = self.shards.get(sent.shard) else {
             return;
         };
-        if queue.try_send(Input::Undelivered(sent.owner.clone())).is_err() {
+        if queue
+            .try_send(Input::Undelivered(sent.owner.clone()))
+            .is_err()
+        {
             tracing::warn!(
                 "proxy shard {} is saturated: a delivery failure was dropped",
                 sent.shard
@@ -378,15 +381,16 @@ fn send(sender: &Sender, t: Transmit, shard: usize) -> Result<(), Option<Owner>>
     tracing::trace!(target: TRACE_TARGET, "sending to {route}:\n{}", String::from_utf8_lossy(&t.data));
     // What fails later (a refused connection) comes back through `send_failed`, with
     // the token of a transaction's message over a stream.
-    let try_send = |route: &Route| match &t.owner {
-        Some(owner) if t.to.transport.is_stream() => {
-            let token = Arc::new(Sent {
-                shard,
-                owner: owner.clone(),
-            });
-            sender.try_send_tracked(route, t.data.clone(), token)
-        }
-        _ => sender.try_send(route, t.data.clone()),
+    let token: Option<SendToken> = match &t.owner {
+        Some(owner) if t.to.transport.is_stream() => Some(Arc::new(Sent {
+            shard,
+            owner: owner.clone(),
+        })),
+        _ => None,
+    };
+    let try_send = |route: &Route| match &token {
+        Some(token) => sender.try_send_tracked(route, t.data.clone(), token.clone()),
+        None => sender.try_send(route, t.data.clone()),
     };
     let result = match try_send(&route) {
         Err(sip_transport::SendError::ConnectionClosed(_)) if route != by_address => {

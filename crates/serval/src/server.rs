@@ -2,13 +2,13 @@
 //! received, and a signal stops it after the listeners and connections are closed.
 
 use crate::authorize::Authorizer;
+use crate::config::local_domains;
 use crate::config::{Config, DatabaseUrl, RelayPolicy, Routing};
 use crate::keepalive::Keepalive;
-use crate::config::local_domains;
-use crate::settings;
 use crate::outbound::Outbound;
 use crate::proxy_shards::{FlowClosed, ProxyHandler};
 use crate::router::{Relay, Router};
+use crate::settings;
 use crate::shutdown::ShutdownSignals;
 use crate::sql_location::SqlLocation;
 use crate::subscriber_cache::Subscribers;
@@ -116,7 +116,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     proxy.timer_c = config.proxy.timer_c;
     proxy.limits = config.message_limits();
     proxy.failover_timeout = config.routing.failover_timeout;
-    proxy.nat = settings::nat(&config.nat);
+    let nat = settings::nat(&config.nat);
+    proxy.nat = nat.clone();
     if !config.nat.enabled {
         tracing::warn!("NAT handling is off ([nat] enabled = false)");
     }
@@ -136,7 +137,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         domains.clone(),
         relay,
         outbound(&config.routing, &transports.local_specs())?,
-        settings::nat(&config.nat),
+        nat,
     ));
     let keepalive = config.nat.keepalive_interval.map(|every| {
         Arc::new(Keepalive::new(

@@ -4,8 +4,8 @@
 //! and the domains that server serves.
 
 use crate::error::CtlError;
-use serval_config::{Config, DatabaseUrl, Overrides};
 use serval_config::LocalDomains;
+use serval_config::{Config, DatabaseUrl, Overrides};
 use std::path::PathBuf;
 
 /// Where the packaged server's config file is.

@@ -18,5 +18,5 @@ pub mod rescue;
 pub mod sanity;
 pub mod transaction;
 
-pub use sip_msg::LocalDomains;
 pub use reply::Reply;
+pub use sip_msg::LocalDomains;

@@ -14,8 +14,8 @@
 //! The table is sharded so that connections on different tasks seldom contend: each
 //! lookup locks one small shard for the time of a hash-map access.
 
-use crate::{ConnId, SendError};
 use crate::message::Outgoing;
+use crate::{ConnId, SendError};
 use sip_msg::Transport;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -274,7 +274,10 @@ mod tests {
         assert_eq!(table.find(Transport::Tcp, peer(5060)), Some(id));
         assert_eq!(table.find(Transport::Udp, peer(5060)), None);
         table.send(id, message(b"x")).expect("queued");
-        assert_eq!(rx.try_recv().ok().map(|m| m.data), Some(bytes::Bytes::from_static(b"x")));
+        assert_eq!(
+            rx.try_recv().ok().map(|m| m.data),
+            Some(bytes::Bytes::from_static(b"x"))
+        );
         drop(registration);
         assert_eq!(table.find(Transport::Tcp, peer(5060)), None);
         assert!(matches!(

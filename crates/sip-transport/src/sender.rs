@@ -3,8 +3,8 @@
 
 use crate::connect::Dial;
 use crate::connections::ConnectionTable;
-use crate::tcp::Queue;
 use crate::message::Outgoing;
+use crate::tcp::Queue;
 use crate::{ConnId, Route, SendError, SendToken, TransportConfig};
 use bytes::Bytes;
 use sip_msg::Transport;

@@ -119,8 +119,14 @@ impl Proxy {
         e.remove_first_values(HeaderName::Route, edits.pop_routes);
         // The Route values the branch carries, in order: what is left of the request's
         // (in place, or written again at the end when the last one goes), then the
-        // target's, written at the end.
-        let mut kept: Vec<&str> = msg.list(HeaderName::Route).skip(edits.pop_routes).collect();
+        // target's, written at the end. Listed only when needed: to rebuild them, or for
+        // an INVITE's CANCEL and ACK.
+        let invite = msg.method() == Some(Method::Invite);
+        let mut kept: Vec<&str> = if edits.drop_last_route || invite {
+            msg.list(HeaderName::Route).skip(edits.pop_routes).collect()
+        } else {
+            Vec::new()
+        };
         if edits.drop_last_route {
             // Only reached with a single Route line in practice; rebuild the list.
             kept.pop();
@@ -185,7 +191,7 @@ impl Proxy {
             to.transport.via_token()
         );
         e.push_via(&via);
-        let invite = (msg.method() == Some(Method::Invite))
+        let invite = invite
             .then(|| {
                 Some(SentInvite::new(
                     new_uri.map(String::as_str).or(msg.request_uri_str())?,

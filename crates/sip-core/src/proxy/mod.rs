@@ -48,7 +48,6 @@ pub use server_side::build_reply;
 #[cfg(test)]
 mod tests;
 
-use sip_msg::LocalDomains;
 use crate::rescue::rescue_request;
 use crate::sanity::{SUPPORTED_HEADER, check_request};
 use crate::transaction::{
@@ -61,6 +60,7 @@ use response::Best;
 use routing::{
     FIXED_HASH, Interface, NextHop, is_loop, is_our_via, loop_hash, numeric_next_hop, route_uri,
 };
+use sip_msg::LocalDomains;
 use sip_msg::{HeaderName, Limits, Message, Method, ResponseBuilder, Transport, Uri};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};

@@ -200,18 +200,29 @@ fn the_cancel_and_the_ack_of_a_branch_repeat_its_invite() {
     p.handle(answer(&fwd, 180, "b1"), udp(UAS), now);
     drain(&mut p);
     let cancel = String::from_utf8_lossy(&invite(""))
-        .replace(&format!("INVITE sip:bob@{UAS}"), "CANCEL sip:bob@example.com")
+        .replace(
+            &format!("INVITE sip:bob@{UAS}"),
+            "CANCEL sip:bob@example.com",
+        )
         .replace("1 INVITE", "1 CANCEL");
     p.handle(Bytes::from(cancel), udp(UAC), now);
     let down = sent_to(&drain(&mut p), UAS).remove(0);
     p.handle(answer(&fwd, 487, "b1"), udp(UAS), now);
     let ack = sent_to(&drain(&mut p), UAS).remove(0);
-    let routes = |m: &Message| m.list(HeaderName::Route).map(str::to_owned).collect::<Vec<_>>();
+    let routes = |m: &Message| {
+        m.list(HeaderName::Route)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(routes(&fwd), ["<sip:edge.example.net;lr>"]);
     for (method, m) in [("CANCEL", &down), ("ACK", &ack)] {
         assert_eq!(m.method_str(), Some(method));
         assert_eq!(m.request_uri_str(), fwd.request_uri_str(), "{method}");
-        assert_eq!(m.list(HeaderName::Via).collect::<Vec<_>>(), [fwd.list(HeaderName::Via).next().expect("via")], "{method}");
+        assert_eq!(
+            m.list(HeaderName::Via).collect::<Vec<_>>(),
+            [fwd.list(HeaderName::Via).next().expect("via")],
+            "{method}"
+        );
         assert_eq!(routes(m), routes(&fwd), "{method}");
         for h in [HeaderName::From, HeaderName::CallId] {
             assert_eq!(m.header(h), fwd.header(h), "{method} {h:?}");
@@ -221,7 +232,11 @@ fn the_cancel_and_the_ack_of_a_branch_repeat_its_invite() {
         assert_eq!(m.validate(), Ok(()), "{method}");
     }
     assert_eq!(down.header(HeaderName::To), fwd.header(HeaderName::To));
-    assert_eq!(ack.to().expect("to").tag(), Some("b1"), "the ACK has the 487's To");
+    assert_eq!(
+        ack.to().expect("to").tag(),
+        Some("b1"),
+        "the ACK has the 487's To"
+    );
 }
 
 #[test]

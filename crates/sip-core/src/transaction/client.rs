@@ -82,21 +82,22 @@ impl ClientTransaction {
         timers: TimerConfig,
         now: Instant,
     ) -> Self {
-        Self::start(request, Some(Box::new(sent)), reliable, timers, now)
+        Self::start(request, true, Some(Box::new(sent)), reliable, timers, now)
     }
 
     /// Starts a non-INVITE transaction: `request` is queued for sending at once.
     pub fn non_invite(request: Bytes, reliable: bool, timers: TimerConfig, now: Instant) -> Self {
-        Self::start(request, None, reliable, timers, now)
+        Self::start(request, false, None, reliable, timers, now)
     }
 
-    /// Starts the transaction of a parsed request (an INVITE's fields read from it).
+    /// Starts the transaction of a parsed request (an INVITE's fields read from it; one
+    /// that lacks them still runs as an INVITE, with no CANCEL or ACK to give).
     pub fn new(request: Message, reliable: bool, timers: TimerConfig, now: Instant) -> Self {
-        let sent = (request.method() == Some(sip_msg::Method::Invite))
-            .then(|| SentInvite::of(&request))
-            .flatten();
+        let invite = request.method() == Some(sip_msg::Method::Invite);
+        let sent = invite.then(|| SentInvite::of(&request)).flatten();
         Self::start(
             request.as_bytes().clone(),
+            invite,
             sent.map(Box::new),
             reliable,
             timers,
@@ -106,12 +107,12 @@ impl ClientTransaction {
 
     fn start(
         request: Bytes,
+        invite: bool,
         sent_invite: Option<Box<SentInvite>>,
         reliable: bool,
         timers: TimerConfig,
         now: Instant,
     ) -> Self {
-        let invite = sent_invite.is_some();
         let mut outbox = VecDeque::new();
         outbox.push_back(request.clone());
         ClientTransaction {
@@ -218,14 +219,18 @@ impl ClientTransaction {
     }
 
     /// Reports that the transport failed to send the request.
+    ///
+    /// Once the final response is in, this concerns only the ACK of a non-2xx (all that
+    /// is sent then): the transaction stays as it is, absorbing the retransmitted
+    /// response and sending the ACK again for each.
     pub fn on_transport_error(&mut self) {
         if matches!(
             self.state,
             ClientState::Calling | ClientState::Trying | ClientState::Proceeding
         ) {
             self.events.push_back(ClientEvent::TransportError);
+            self.terminate();
         }
-        self.terminate();
     }
 
     /// Gives up on a request nobody answered yet, without telling the transaction user

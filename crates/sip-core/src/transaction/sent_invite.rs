@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(cancel.header(HeaderName::From), Some("<sip:a@x>;tag=1"));
         assert_eq!(cancel.cseq().expect("cseq").seq, 5);
         assert_eq!(cancel.cseq().expect("cseq").method_str, "CANCEL");
-        assert_eq!(routes(&cancel), ["<sip:r1;lr>", "<sip:r2;lr>", "<sip:r3;lr>"]);
+        assert_eq!(
+            routes(&cancel),
+            ["<sip:r1;lr>", "<sip:r2;lr>", "<sip:r3;lr>"]
+        );
         assert_eq!(cancel.max_forwards(), Ok(Some(70)));
         assert_eq!(cancel.validate(), Ok(()));
     }

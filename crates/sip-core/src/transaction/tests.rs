@@ -182,6 +182,24 @@ fn client_transport_error_reports_once() {
     assert!(tx.is_terminated());
 }
 
+/// A failed ACK of a non-2xx (the only thing sent after the final response) leaves the
+/// transaction absorbing the retransmitted response, with an ACK again for each.
+#[test]
+fn a_transport_error_after_the_final_response_changes_nothing() {
+    let now = Instant::now();
+    let mut tx = ClientTransaction::new(request("INVITE"), false, T, now);
+    while tx.poll_transmit().is_some() {}
+    tx.on_response(response(486, "INVITE"), now);
+    assert!(matches!(tx.poll_event(), Some(ClientEvent::Response(_))));
+    assert!(tx.poll_transmit().is_some(), "the ACK");
+    tx.on_transport_error();
+    assert!(tx.poll_event().is_none());
+    assert_eq!(tx.state(), ClientState::Completed);
+    tx.on_response(response(486, "INVITE"), now + Duration::from_millis(500));
+    assert!(tx.poll_event().is_none(), "the retransmission is absorbed");
+    assert!(tx.poll_transmit().is_some(), "and acknowledged again");
+}
+
 #[test]
 fn invite_server_lost_ack_timer_g_then_h() {
     let now = Instant::now();
